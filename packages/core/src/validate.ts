@@ -1,0 +1,76 @@
+import type { DataType } from '@tensorflow/tfjs-core';
+
+const X_DTYPES: readonly DataType[] = ['float32', 'int32'];
+const MASK_DTYPES: readonly DataType[] = ['bool', 'int32', 'float32'];
+
+const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;
+
+/** What the op knows about its arguments before any kernel runs. */
+export interface MaskedMeanArgInfo {
+  xShape: readonly number[];
+  xDtype: DataType;
+  maskShape: readonly number[];
+  maskDtype: DataType;
+  axis: number | readonly number[] | undefined;
+  keepDims: unknown;
+}
+
+/**
+ * Checks every rule of SPEC.md "Errors" and returns the normalised axes (sorted, unique,
+ * non-negative, each < mask rank). Every message names the argument and the shapes, because the
+ * usual cause of a bad call is a mask built for a different layout than x.
+ */
+export function validateMaskedMeanArgs(info: MaskedMeanArgInfo): number[] {
+  const { xShape, xDtype, maskShape, maskDtype, axis, keepDims } = info;
+  const shapes = `(x.shape ${fmt(xShape)}, mask.shape ${fmt(maskShape)})`;
+  const fail = (message: string): never => {
+    throw new Error(`maskedMean: ${message} ${shapes}`);
+  };
+
+  if (!X_DTYPES.includes(xDtype)) {
+    fail(`x must be float32 or int32, got dtype ${xDtype}`);
+  }
+  if (!MASK_DTYPES.includes(maskDtype)) {
+    fail(`mask must be bool, int32 or float32, got dtype ${maskDtype}`);
+  }
+  const rank = xShape.length;
+  if (rank === 0) {
+    fail('x must have rank >= 1, got a scalar');
+  }
+  const k = maskShape.length;
+  const leading = xShape.slice(0, k);
+  if (k === 0 || k > rank || leading.some((d, i) => d !== maskShape[i])) {
+    fail(
+      k === 0
+        ? 'mask must have rank >= 1 and equal the leading dimensions of x, got a scalar mask'
+        : `mask.shape must equal the leading dimensions of x (x.shape[0..${k - 1}] = ${
+            k > rank ? 'out of range' : fmt(leading)
+          }), got ${fmt(maskShape)}`,
+    );
+  }
+  if (typeof keepDims !== 'boolean') {
+    fail(`keepDims must be a boolean, got ${String(keepDims)}`);
+  }
+
+  const requested = axis === undefined ? [...Array(k).keys()] : Array.isArray(axis) ? axis : [axis];
+  const normalised: number[] = [];
+  for (const a of requested) {
+    if (typeof a !== 'number' || !Number.isInteger(a)) {
+      fail(`axis must be an integer or an array of integers, got ${JSON.stringify(axis)}`);
+    }
+    if (a < -rank || a >= rank) {
+      fail(`axis ${a} is out of range for x of rank ${rank} (valid: ${-rank}..${rank - 1})`);
+    }
+    const n = a < 0 ? a + rank : a;
+    if (n >= k) {
+      fail(
+        `axis ${a} is not a mask dimension: the mask covers x's axes 0..${k - 1}, so every reduced axis must be one of them`,
+      );
+    }
+    if (normalised.includes(n)) {
+      fail(`axis ${JSON.stringify(axis)} repeats axis ${n}`);
+    }
+    normalised.push(n);
+  }
+  return normalised.sort((p, q) => p - q);
+}

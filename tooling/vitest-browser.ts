@@ -1,0 +1,64 @@
+/**
+ * Headless Chromium for the WebGL and browser-WASM tests, from the npm package @sparticuz/chromium
+ * (no browser download, no apt). `CHROMIUM_PATH` points the tests at another Chromium instead, e.g.
+ * a desktop Chrome with a real GPU. If neither yields a browser the config throws, so the run fails
+ * instead of skipping the browser suites.
+ */
+import chromium from '@sparticuz/chromium';
+import { playwright } from '@vitest/browser-playwright';
+import { reportFile } from './vitest-shared.js';
+
+export async function chromiumExecutable(): Promise<string> {
+  const fromEnv = process.env['CHROMIUM_PATH'];
+  if (fromEnv) return fromEnv;
+  return chromium.executablePath();
+}
+
+/** Flags for software WebGL 2 (ANGLE + SwiftShader) on a machine with no GPU and no network. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-swiftshader',
+  '--use-angle=swiftshader',
+  '--ignore-gpu-blocklist',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export interface BrowserProjectOptions {
+  /** Vitest project name; also names the JSON report. */
+  name: string;
+  include: string[];
+  /** Serve the test pages cross-origin isolated (COOP/COEP), enabling SharedArrayBuffer. */
+  crossOriginIsolated?: boolean;
+  testTimeout?: number;
+}
+
+/** A vitest project running `include` in headless Chromium. Each call builds its own options. */
+export async function browserProject(options: BrowserProjectOptions) {
+  const executablePath = await chromiumExecutable();
+  const headers = options.crossOriginIsolated
+    ? {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+      }
+    : undefined;
+  return {
+    server: headers ? { headers } : {},
+    test: {
+      name: options.name,
+      include: options.include,
+      testTimeout: options.testTimeout ?? 300_000,
+      browser: {
+        enabled: true,
+        headless: true,
+        screenshotFailures: false,
+        provider: playwright({ launchOptions: { executablePath, args: CHROMIUM_ARGS } }),
+        instances: [{ browser: 'chromium' as const }],
+      },
+    },
+  };
+}
+
+export { reportFile };
