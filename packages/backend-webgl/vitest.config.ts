@@ -5,8 +5,6 @@ import { reportFile } from '../../tooling/vitest-shared.js';
 export default defineConfig(async () => ({
   test: {
     reporters: ['default', ['json', { outputFile: reportFile('backend-webgl') }]],
-    projects: [
-      await browserProject({ name: 'webgl2', include: ['test/**/*.browser.test.ts'] }),
-    ],
+    projects: [await browserProject({ name: 'webgl2', include: ['test/**/*.browser.test.ts'] })],
   },
 }));

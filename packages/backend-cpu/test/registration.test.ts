@@ -1,6 +1,12 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { MaskedMean, MaskedMeanGrad, maskedMean } from '@masked-ops/core';
-import { getKernel, registerKernel, setBackend, tensor, unregisterKernel } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  registerKernel,
+  setBackend,
+  tensor,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuKernelConfigs } from '../src/index.js';
 
@@ -15,7 +21,11 @@ describe('cpu kernel registration', () => {
   });
 
   it('falls back to the composite path when unregistered, and works again when re-registered', async () => {
-    const x = tensor([[1, 2], [3, 4], [100, 100]]);
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+      [100, 100],
+    ]);
     const mask = tensor([1, 1, 0], [3], 'bool');
     for (const c of cpuKernelConfigs) unregisterKernel(c.kernelName, 'cpu');
     expect(getKernel(MaskedMean, 'cpu')).toBeUndefined();

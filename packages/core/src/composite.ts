@@ -1,10 +1,10 @@
 import {
-  type Tensor,
   cast,
   divNoNan,
   reshape,
   scalar,
   sum,
+  type Tensor,
   tidy,
   util,
   where,

@@ -1,10 +1,10 @@
 import {
+  cast,
   customGrad,
   engine,
   type GradSaveFunc,
   getBackend,
   getKernel,
-  cast,
   notEqual,
   op,
   scalar,

@@ -1,4 +1,4 @@
-import { type Tensor, engine, getBackend, getKernel, reshape, tidy } from '@tensorflow/tfjs-core';
+import { engine, getBackend, getKernel, reshape, type Tensor, tidy } from '@tensorflow/tfjs-core';
 import { compositeMaskedMeanGrad } from './composite.js';
 import { MaskedMeanGrad, type MaskedMeanGradAttrs } from './kernel_names.js';
 

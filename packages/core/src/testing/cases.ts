@@ -27,13 +27,16 @@ const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d,
 /** The output size of a case, from its shapes and axis (counted as the spec counts them). */
 export function outputSize(xShape: readonly number[], maskRank: number, axis?: number | number[]) {
   const rank = xShape.length;
-  const axes = (axis === undefined ? [...Array(maskRank).keys()] : ([] as number[]).concat(axis)).map(
-    (a) => (a < 0 ? a + rank : a),
-  );
+  const axes = (
+    axis === undefined ? [...Array(maskRank).keys()] : ([] as number[]).concat(axis)
+  ).map((a) => (a < 0 ? a + rank : a));
   return xShape.reduce((p, d, i) => (axes.includes(i) ? p : p * d), 1);
 }
 
-function maskAs(values: ArrayLike<number>, dtype: MaskDtype): Uint8Array | Int32Array | Float32Array {
+function maskAs(
+  values: ArrayLike<number>,
+  dtype: MaskDtype,
+): Uint8Array | Int32Array | Float32Array {
   if (dtype === 'bool') return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
   return dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
 }
@@ -56,7 +59,8 @@ interface CaseInput {
 function makeCase(input: CaseInput, rand: () => number): ConformanceCase {
   const maskDtype = input.maskDtype ?? 'bool';
   const dy =
-    input.dy ?? randomFloats(rand, outputSize(input.xShape, input.maskShape.length, input.axis), -2, 2);
+    input.dy ??
+    randomFloats(rand, outputSize(input.xShape, input.maskShape.length, input.axis), -2, 2);
   return {
     ...input,
     xDtype: input.x instanceof Int32Array ? 'int32' : 'float32',
@@ -190,7 +194,14 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
     for (let p = 0; p < 20; p++) {
       if (!mask[p]) for (let f = 0; f < 3; f++) x[p * 3 + f] = nonFinite[(p + f) % 3]!;
     }
-    add({ name: 'NaN/±Inf under the mask', x, xShape: [4, 5, 3], mask, maskShape: [4, 5], axis: 1 });
+    add({
+      name: 'NaN/±Inf under the mask',
+      x,
+      xShape: [4, 5, 3],
+      mask,
+      maskShape: [4, 5],
+      axis: 1,
+    });
   }
   {
     // Row 0: a valid NaN; row 1: a valid +Inf; row 2: a valid -Inf; row 3: +Inf and -Inf -> NaN;
@@ -204,7 +215,14 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
     x[26] = Number.NEGATIVE_INFINITY;
     x[34] = Number.NaN;
     x[38] = Number.POSITIVE_INFINITY;
-    add({ name: 'NaN/±Inf in valid positions', x, xShape: [5, 4, 2], mask, maskShape: [5, 4], axis: 1 });
+    add({
+      name: 'NaN/±Inf in valid positions',
+      x,
+      xShape: [5, 4, 2],
+      mask,
+      maskShape: [5, 4],
+      axis: 1,
+    });
   }
 
   // All-masked rows give exactly 0 (and a 0 gradient).

@@ -20,7 +20,8 @@ export const errorCases: ErrorCase[] = [
     xDtype: 'float32',
     maskShape: [3, 4],
     maskDtype: 'bool',
-    message: /mask\.shape must equal the leading dimensions of x.*got \[3,4\].*x\.shape \[2,3,4\], mask\.shape \[3,4\]/,
+    message:
+      /mask\.shape must equal the leading dimensions of x.*got \[3,4\].*x\.shape \[2,3,4\], mask\.shape \[3,4\]/,
   },
   {
     name: 'mask of higher rank than x',
@@ -28,7 +29,8 @@ export const errorCases: ErrorCase[] = [
     xDtype: 'float32',
     maskShape: [2, 3, 1],
     maskDtype: 'bool',
-    message: /mask\.shape must equal the leading dimensions of x.*x\.shape \[2,3\], mask\.shape \[2,3,1\]/,
+    message:
+      /mask\.shape must equal the leading dimensions of x.*x\.shape \[2,3\], mask\.shape \[2,3,1\]/,
   },
   {
     name: 'scalar mask',

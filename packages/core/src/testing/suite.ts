@@ -1,6 +1,6 @@
 import {
-  type DataType,
   complex,
+  type DataType,
   dispose,
   getBackend,
   getKernel,
@@ -40,7 +40,8 @@ export interface ConformanceOptions {
 
 const normaliseAxis = (c: ConformanceCase): number[] => {
   const rank = c.xShape.length;
-  const raw = c.axis === undefined ? [...Array(c.maskShape.length).keys()] : ([] as number[]).concat(c.axis);
+  const raw =
+    c.axis === undefined ? [...Array(c.maskShape.length).keys()] : ([] as number[]).concat(c.axis);
   return raw.map((a) => (a < 0 ? a + rank : a));
 };
 
@@ -57,7 +58,10 @@ function assertShape(label: string, actual: readonly number[], expected: readonl
 }
 
 /** Runs one case on the active backend: forward and gradient against the float64 reference. */
-export async function checkCase(c: ConformanceCase, precision: Precision = 'float32'): Promise<void> {
+export async function checkCase(
+  c: ConformanceCase,
+  precision: Precision = 'float32',
+): Promise<void> {
   const axis = normaliseAxis(c);
   const ref = referenceMaskedMean(c.x, c.xShape, c.mask, c.maskShape, axis, c.keepDims);
   const before = memory().numTensors;
@@ -107,7 +111,10 @@ export async function checkCase(c: ConformanceCase, precision: Precision = 'floa
  * Central differences of L(x) = sum(dy * maskedMean(x)) on the active backend. L is linear in x,
  * so the only error is float32 rounding of L, divided by 2h.
  */
-async function checkNumericGradient(c: ConformanceCase, analytic: ArrayLike<number>): Promise<void> {
+async function checkNumericGradient(
+  c: ConformanceCase,
+  analytic: ArrayLike<number>,
+): Promise<void> {
   const h = 0.25;
   const mask = tensor(c.mask, c.maskShape, c.maskDtype);
   const loss = async (values: Float32Array): Promise<number> => {
@@ -160,10 +167,14 @@ export function defineConformanceSuite(t: TestApi, options: ConformanceOptions):
       const backend = getBackend();
       const registered = [MaskedMean, MaskedMeanGrad].filter((k) => getKernel(k, backend));
       if (options.path === 'fused' && registered.length !== 2) {
-        throw new Error(`backend '${backend}' has only [${registered}] of MaskedMean/MaskedMeanGrad`);
+        throw new Error(
+          `backend '${backend}' has only [${registered}] of MaskedMean/MaskedMeanGrad`,
+        );
       }
       if (options.path === 'fallback' && registered.length !== 0) {
-        throw new Error(`backend '${backend}' has plugin kernels [${registered}]: not a fallback run`);
+        throw new Error(
+          `backend '${backend}' has plugin kernels [${registered}]: not a fallback run`,
+        );
       }
       const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
       const mask = tensor([1, 1, 0, 1, 0, 0], [2, 3], 'bool');
@@ -178,7 +189,9 @@ export function defineConformanceSuite(t: TestApi, options: ConformanceOptions):
       dispose([x, mask, dy]);
       const fused = forward.includes(MaskedMean) && backward.includes(MaskedMeanGrad);
       if ((options.path === 'fused') !== fused) {
-        throw new Error(`ran forward [${forward}], backward [${backward}] on the ${options.path} path`);
+        throw new Error(
+          `ran forward [${forward}], backward [${backward}] on the ${options.path} path`,
+        );
       }
     });
 
@@ -202,7 +215,9 @@ export function defineConformanceSuite(t: TestApi, options: ConformanceOptions):
           const after = memory().numTensors;
           dispose([x, mask]);
           if (!e.message.test(message)) {
-            throw new Error(`expected an error matching ${e.message}, got ${JSON.stringify(message)}`);
+            throw new Error(
+              `expected an error matching ${e.message}, got ${JSON.stringify(message)}`,
+            );
           }
           if (after !== before) throw new Error(`leak: numTensors ${before} -> ${after}`);
         });

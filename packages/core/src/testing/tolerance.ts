@@ -18,9 +18,7 @@ export type Precision = 'float32' | 'float16';
 export const TOLERANCE_FACTOR: Record<Precision, number> = { float32: 1e-5, float16: 2e-3 };
 
 export function allowedError(maxAbs: number, count: number, precision: Precision): number {
-  return (
-    TOLERANCE_FACTOR[precision] * (1 + maxAbs) * Math.max(1, Math.ceil(Math.log2(count + 1)))
-  );
+  return TOLERANCE_FACTOR[precision] * (1 + maxAbs) * Math.max(1, Math.ceil(Math.log2(count + 1)));
 }
 
 /** Null when `actual` is acceptable for `expected`, else a description of the mismatch. */
