@@ -4,27 +4,12 @@
  * a desktop Chrome with a real GPU. If neither yields a browser the config throws, so the run fails
  * instead of skipping the browser suites.
  */
-import chromium from '@sparticuz/chromium';
 import { playwright } from '@vitest/browser-playwright';
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+import { CHROMIUM_ARGS, chromiumExecutable } from './chromium.mjs';
 import { reportFile } from './vitest-shared.js';
 
-export async function chromiumExecutable(): Promise<string> {
-  const fromEnv = process.env['CHROMIUM_PATH'];
-  if (fromEnv) return fromEnv;
-  return chromium.executablePath();
-}
-
-/** Flags for software WebGL 2 (ANGLE + SwiftShader) on a machine with no GPU and no network. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-swiftshader',
-  '--use-angle=swiftshader',
-  '--ignore-gpu-blocklist',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+export { CHROMIUM_ARGS, chromiumExecutable };
 
 export interface BrowserProjectOptions {
   /** Vitest project name; also names the JSON report. */
@@ -36,7 +21,9 @@ export interface BrowserProjectOptions {
 }
 
 /** A vitest project running `include` in headless Chromium. Each call builds its own options. */
-export async function browserProject(options: BrowserProjectOptions) {
+export async function browserProject(
+  options: BrowserProjectOptions,
+): Promise<TestProjectInlineConfiguration> {
   const executablePath = await chromiumExecutable();
   const headers = options.crossOriginIsolated
     ? {

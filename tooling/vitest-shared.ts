@@ -4,14 +4,17 @@
  */
 export const reportFile = (name: string): string => `.vitest-reports/${name}.json`;
 
+/** The top-level reporters of every package: the console, plus the JSON report. */
+export const reporters = (name: string): ['default', ['json', { outputFile: string }]] => [
+  'default',
+  ['json', { outputFile: reportFile(name) }],
+];
+
 export function nodeTestConfig(name: string) {
   return {
     include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.browser.test.ts'],
     testTimeout: 120_000,
-    reporters: ['default', ['json', { outputFile: reportFile(name) }]] as [
-      'default',
-      ['json', { outputFile: string }],
-    ],
+    reporters: reporters(name),
   };
 }

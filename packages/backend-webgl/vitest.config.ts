@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import { browserProject } from '../../tooling/vitest-browser.js';
-import { reportFile } from '../../tooling/vitest-shared.js';
+import { reporters } from '../../tooling/vitest-shared.js';
 
 export default defineConfig(async () => ({
   test: {
-    reporters: ['default', ['json', { outputFile: reportFile('backend-webgl') }]],
+    reporters: reporters('backend-webgl'),
     projects: [await browserProject({ name: 'webgl2', include: ['test/**/*.browser.test.ts'] })],
   },
 }));

@@ -1,0 +1,2 @@
+export declare function chromiumExecutable(): Promise<string>;
+export declare const CHROMIUM_ARGS: string[];
