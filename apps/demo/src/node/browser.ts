@@ -1,0 +1,74 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright';
+import { createServer, type ViteDevServer } from 'vite';
+import { CHROMIUM_ARGS, chromiumExecutable } from '../../../../tooling/chromium.mjs';
+import type { DemoApi } from '../web/api.js';
+
+/** apps/demo, from dist/node/browser.js. */
+export const demoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface DemoPage {
+  page: Page;
+  url: string;
+  /** Calls a function of the page's `window.maskedOpsDemo` and returns its (cloned) result. */
+  call<K extends keyof DemoApi>(
+    name: K,
+    ...args: Parameters<DemoApi[K]>
+  ): Promise<Awaited<ReturnType<DemoApi[K]>>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the demo page with Vite on loopback and opens it in headless Chromium (from
+ * @sparticuz/chromium, or CHROMIUM_PATH). Throws if the browser cannot start: the browser
+ * backends are part of the matrix, never silently dropped.
+ */
+export async function openDemoPage(onLog?: (line: string) => void): Promise<DemoPage> {
+  const server: ViteDevServer = await createServer({
+    root: demoRoot,
+    configFile: join(demoRoot, 'vite.config.ts'),
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0, strictPort: false },
+  });
+  await server.listen();
+  const url = server.resolvedUrls?.local[0];
+  let browser: Browser | undefined;
+  try {
+    if (!url) throw new Error('vite did not report a local URL');
+    browser = await chromium.launch({
+      executablePath: await chromiumExecutable(),
+      args: CHROMIUM_ARGS,
+    });
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') onLog?.(`[page] ${m.text()}`);
+    });
+    page.on('pageerror', (e) => onLog?.(`[page error] ${e.message}`));
+    await page.goto(url);
+    await page.waitForFunction(() => window.maskedOpsDemo?.ready === true, null, {
+      timeout: 120_000,
+    });
+    const opened = browser;
+    return {
+      page,
+      url,
+      call: (name, ...args) =>
+        page.evaluate(
+          ([n, a]) =>
+            (window.maskedOpsDemo as unknown as Record<string, (...x: unknown[]) => unknown>)[n]!(
+              ...a,
+            ),
+          [name, args] as [string, unknown[]],
+        ) as never,
+      close: async () => {
+        await opened.close();
+        await server.close();
+      },
+    };
+  } catch (err) {
+    await browser?.close();
+    await server.close();
+    throw err;
+  }
+}

@@ -1,0 +1,117 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, type } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BenchOptions, BenchRow } from '../bench.js';
+import { runBench } from '../bench.js';
+import type { CaseResult, MatrixSpec } from '../matrix.js';
+import { matrixCases, runCases } from '../matrix.js';
+import type { Environment } from '../report.js';
+import { useNodeBackend } from './backends.js';
+import { openDemoPage } from './browser.js';
+
+/** Prints progress with the time since start, so a long browser run shows it is alive. */
+const started = performance.now();
+export const log = (line: string): void => {
+  const s = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
+  console.log(`[${s}s] ${line}`);
+};
+
+export function nodeEnvironment(): Environment {
+  const cpu = cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    os: `${type()} ${release()} ${process.arch}`,
+    cpus: `${cpu.length} x ${cpu[0]?.model ?? 'unknown'}`,
+    notes: [],
+  };
+}
+
+export interface Session {
+  results: Record<string, CaseResult[]>;
+  bench: BenchRow[];
+  copyGBps: Record<string, number>;
+}
+
+/**
+ * Runs the matrix cases (when `spec` is given) and the benchmarks on every requested backend:
+ * Node backends in this process, browser backends in one headless Chromium page.
+ */
+export async function runSession(
+  backends: string[],
+  env: Environment,
+  spec: MatrixSpec | null,
+  bench: Omit<BenchOptions, 'onProgress'> | null,
+): Promise<Session> {
+  const session: Session = { results: {}, bench: [], copyGBps: {} };
+  const cases = spec ? matrixCases(spec) : [];
+  const runOne = async (
+    name: string,
+    runCasesHere: () => Promise<CaseResult[]>,
+    benchHere: () => Promise<BenchRow[]>,
+  ) => {
+    if (spec) {
+      log(`${name}: ${cases.length} cases, forward + gradient...`);
+      const t = performance.now();
+      session.results[name] = await runCasesHere();
+      log(`${name}: cases done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+    if (bench) {
+      log(`${name}: timing ${bench.shapes.length} shape(s), ${bench.reps} reps...`);
+      const rows = await benchHere();
+      for (const r of rows) {
+        r.backend = name;
+        log(
+          `${name} ${r.shape} ${r.pass}: fused ${r.fusedMs.toFixed(2)} ms, composite ${r.compositeMs.toFixed(2)} ms (${r.vsComposite.toFixed(1)}x), tf.mean ${r.meanMs.toFixed(2)} ms`,
+        );
+      }
+      session.bench.push(...rows);
+    }
+  };
+
+  for (const b of backends.filter((n) => n.startsWith('node:'))) {
+    const backend = b.slice('node:'.length);
+    await useNodeBackend(backend);
+    await runOne(
+      b,
+      () => runCases(cases),
+      () => runBench(bench!),
+    );
+  }
+  const inBrowser = backends.filter((n) => n.startsWith('chromium:'));
+  if (inBrowser.length) {
+    log('starting headless Chromium with the demo page...');
+    const page = await openDemoPage(log);
+    try {
+      const penv = await page.call('environment');
+      env.browser = penv.userAgent;
+      env.glRenderer = penv.glRenderer;
+      env.webglVersion = penv.webglVersion;
+      env.wasmBuild = penv.wasmBuild;
+      log(`browser: ${penv.userAgent}; GL: ${penv.glRenderer}; tfjs wasm build: ${penv.wasmBuild}`);
+      const available = await page.call('backends');
+      for (const b of inBrowser) {
+        const backend = b.slice('chromium:'.length);
+        if (!available.includes(backend)) throw new Error(`${b} is not available in this browser`);
+        await runOne(
+          b,
+          () => page.call('runCases', backend, spec!),
+          () => page.call('bench', backend, bench!),
+        );
+      }
+      if (bench) session.copyGBps['chromium'] = await page.call('copyBandwidth');
+    } finally {
+      await page.close();
+    }
+  }
+  return session;
+}
+
+export function writeReport(dir: string, name: string, json: unknown, markdown: string): string[] {
+  const out = resolve(dir);
+  mkdirSync(out, { recursive: true });
+  const files = [join(out, `${name}.json`), join(out, `${name}.md`)];
+  writeFileSync(files[0]!, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(files[1]!, markdown);
+  return files;
+}

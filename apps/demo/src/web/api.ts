@@ -1,0 +1,114 @@
+/// <reference types="vite/client" />
+// What the demo page can do, on any backend this browser has. The CLI drives the same functions
+// through Playwright, so the page and the CLI cannot drift apart.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-layers';
+import '@masked-ops/backend-cpu';
+import '@masked-ops/backend-wasm';
+import '@masked-ops/backend-webgl';
+import * as core from '@masked-ops/core';
+import * as layers from '@masked-ops/layers';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BenchOptions, type BenchRow, copyBandwidthGBps, runBench } from '../bench.js';
+import { type CaseResult, type MatrixSpec, matrixCases, runCases } from '../matrix.js';
+
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+});
+
+export const BROWSER_BACKENDS = ['cpu', 'wasm', 'webgl'] as const;
+
+export interface PageEnvironment {
+  userAgent: string;
+  glRenderer: string;
+  webglVersion: number;
+  wasmBuild: string;
+}
+
+export interface DemoApi {
+  /** The backends that initialise in this browser. */
+  backends(): Promise<string[]>;
+  environment(): Promise<PageEnvironment>;
+  runCases(backend: string, spec: MatrixSpec): Promise<CaseResult[]>;
+  bench(backend: string, options: Omit<BenchOptions, 'onProgress'>): Promise<BenchRow[]>;
+  /** Plain memory-copy bandwidth in this page, GB/s. */
+  copyBandwidth(): Promise<number>;
+}
+
+declare global {
+  interface Window {
+    maskedOpsDemo?: DemoApi & { ready: boolean };
+    /** For console experiments: the tfjs namespace and the masked-ops packages. */
+    maskedOps?: { tf: typeof tf; core: typeof core; layers: typeof layers };
+  }
+}
+
+async function use(backend: string): Promise<void> {
+  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
+  await tf.ready();
+}
+
+function glRenderer(): { renderer: string; version: number } {
+  const canvas = document.createElement('canvas');
+  const gl2 = canvas.getContext('webgl2');
+  const gl = gl2 ?? canvas.getContext('webgl');
+  if (!gl) return { renderer: 'no WebGL', version: 0 };
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  return { renderer, version: gl2 ? 2 : 1 };
+}
+
+export const demoApi: DemoApi = {
+  async backends() {
+    const ok: string[] = [];
+    for (const b of BROWSER_BACKENDS) {
+      try {
+        if (await tf.setBackend(b)) ok.push(b);
+      } catch {
+        // not available in this browser
+      }
+    }
+    return ok;
+  },
+  async environment() {
+    const { renderer, version } = glRenderer();
+    let wasmBuild = 'not initialised';
+    try {
+      await use('wasm');
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+      wasmBuild = threads && simd ? 'threaded-simd' : simd ? 'simd' : 'plain';
+    } catch (err) {
+      wasmBuild = `unavailable (${(err as Error).message})`;
+    }
+    return {
+      userAgent: navigator.userAgent,
+      glRenderer: renderer,
+      webglVersion: version,
+      wasmBuild,
+    };
+  },
+  async runCases(backend, spec) {
+    await use(backend);
+    return runCases(matrixCases(spec));
+  },
+  async bench(backend, options) {
+    await use(backend);
+    return runBench(options);
+  },
+  async copyBandwidth() {
+    return copyBandwidthGBps();
+  },
+};
+
+export function exposeDemo(): void {
+  window.maskedOps = { tf, core, layers };
+  window.maskedOpsDemo = { ...demoApi, ready: true };
+}
