@@ -22,7 +22,7 @@ function drawChart(rows: BenchRow[]): void {
   const svg = $<HTMLElement>('chart');
   const max = Math.max(...rows.flatMap((r) => [r.fusedMs, r.compositeMs, r.meanMs]));
   const barH = 14;
-  const parts: string[] = [];
+  const parts: string[] = ['<title>Timings per backend: fused, composite, tf.mean</title>'];
   let y = 0;
   const colors = { fused: '#2e7d32', composite: '#c62828', 'tf.mean': '#1565c0' };
   for (const r of rows) {
