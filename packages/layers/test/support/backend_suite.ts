@@ -1,0 +1,115 @@
+/**
+ * The end-to-end checks every backend runs (cpu and wasm in Node, webgl in headless Chromium):
+ * the issue's example, Masking -> LSTM -> pooling against the float64 reference, training on
+ * padded sequences, and tensor leaks. The caller imports the backend (and its plugin) and names it.
+ */
+import { MaskedMean, MaskedMeanGrad } from '@masked-ops/core';
+import { getBackend, getKernel, setBackend } from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  embeddingPoolModel,
+  FIT_MIN_FACTOR,
+  type FitKind,
+  fitScenario,
+  lstmScenario,
+  predictLeak,
+  predictRows,
+} from './scenarios.js';
+
+export interface BackendSuiteOptions {
+  backend: 'cpu' | 'wasm' | 'webgl';
+  /** Whether a fused MaskedMean plugin is loaded (else core's composite fallback runs). */
+  fused: boolean;
+  /** Receives the measured convergence factor, for the report. */
+  onFit?: (kind: FitKind, factor: number) => void;
+}
+
+export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOptions): void {
+  describe(`layers on ${backend} (${fused ? 'fused plugin kernels' : 'composite fallback'})`, () => {
+    beforeAll(async () => {
+      expect(await setBackend(backend)).toBe(true);
+      expect(getBackend()).toBe(backend);
+    });
+
+    it(`runs maskedMean through ${fused ? 'the plugin kernels' : 'the fallback'}`, () => {
+      expect(getKernel(MaskedMean, backend) !== undefined).toBe(fused);
+      expect(getKernel(MaskedMeanGrad, backend) !== undefined).toBe(fused);
+    });
+
+    it('Embedding(maskZero) -> GlobalAveragePooling1D: [[1,2,0,0]] gives [2,2] (stock tfjs: [1,1])', async () => {
+      expect(await predictRows(embeddingPoolModel('masked'), [[1, 2, 0, 0]])).toEqual([[2, 2]]);
+      // The bug being fixed: tfjs-layers' own layer averages the padding in.
+      expect(await predictRows(embeddingPoolModel('stock'), [[1, 2, 0, 0]])).toEqual([[1, 1]]);
+    });
+
+    it('averages only real tokens per row; an all-padding row gives 0, not NaN', async () => {
+      const rows = [
+        [2, 0, 0, 0],
+        [1, 1, 2, 2],
+        [0, 0, 0, 0],
+        [2, 1, 1, 0],
+      ];
+      // (1+1+3+3)/4 = 2; (3+1+1)/3 = 5/3.
+      const out = await predictRows(embeddingPoolModel('masked'), rows);
+      const expected = [
+        [3, 3],
+        [2, 2],
+        [0, 0],
+        [5 / 3, 5 / 3],
+      ];
+      out.flat().forEach((v, i) => {
+        expect(v).toBeCloseTo(expected.flat()[i]!, 6);
+      });
+    });
+
+    it('padding vectors never leak, even NaN ones', async () => {
+      const nanPadding = [
+        [Number.NaN, Number.NaN],
+        [1, 1],
+        [3, 3],
+      ];
+      expect(await predictRows(embeddingPoolModel('masked', nanPadding), [[1, 2, 0, 0]])).toEqual([
+        [2, 2],
+      ]);
+      const stock = await predictRows(embeddingPoolModel('stock', nanPadding), [[1, 2, 0, 0]]);
+      expect(stock.flat().every(Number.isNaN)).toBe(true);
+    });
+
+    it('Masking -> LSTM(returnSequences) -> GlobalAveragePooling1D matches the float64 maskedMean of the LSTM outputs', async () => {
+      const r = await lstmScenario();
+      expect(r.worst).toBeNull();
+      // All-padding row 3 pools to exactly 0.
+      expect(r.pooled[3]).toEqual([0, 0, 0, 0]);
+      // The mask matters here: rows 0 and 2 have padding steps whose LSTM outputs are not 0.
+      const differs = (row: number) =>
+        [0, 1, 2, 3].some(
+          (u) => Math.abs(r.reference[row * 4 + u]! - r.plainMean[row * 4 + u]!) > 1e-3,
+        );
+      expect(differs(0)).toBe(true);
+      expect(differs(2)).toBe(true);
+    });
+
+    const fitKinds: FitKind[] = backend === 'wasm' ? ['onehot'] : ['embedding', 'onehot'];
+    for (const kind of fitKinds) {
+      it(`model.fit (${kind}) on padded sequences, all-padding rows in every batch: loss falls >= ${FIT_MIN_FACTOR}x, no NaN, no leak`, async () => {
+        const r = await fitScenario(kind);
+        onFit?.(kind, r.initialLoss / r.finalLoss);
+        expect(Number.isFinite(r.initialLoss)).toBe(true);
+        expect(r.epochLosses.every(Number.isFinite)).toBe(true);
+        expect(r.weightsFinite).toBe(true);
+        expect(r.finalLoss).toBeLessThan(r.initialLoss / FIT_MIN_FACTOR);
+        expect(r.tensorsAfterFit).toBe(r.tensorsBeforeFit);
+      });
+    }
+
+    it('predict leaks no tensor', async () => {
+      const model = embeddingPoolModel('masked');
+      const [before, after] = await predictLeak(model, [
+        [1, 2, 0, 0],
+        [0, 0, 0, 0],
+      ]);
+      expect(after).toBe(before);
+      model.dispose();
+    });
+  });
+}

@@ -1,0 +1,299 @@
+/**
+ * Backend-agnostic scenarios shared by the cpu, wasm (Node) and webgl (browser) test files. They
+ * build models and return plain numbers; each test file asserts. Expected values are hand-computed
+ * literals (in the test files) or come from the float64 `referenceMaskedMean` of @masked-ops/core.
+ */
+import { referenceMaskedMean } from '@masked-ops/core';
+import { allowedError, mismatch, seededRandom } from '@masked-ops/core/testing';
+import { memory, type Tensor, tensor, tensor2d, train } from '@tensorflow/tfjs-core';
+import {
+  model as functionalModel,
+  initializers,
+  type LayersModel,
+  layers,
+  type SymbolicTensor,
+  sequential,
+} from '@tensorflow/tfjs-layers';
+import { globalAveragePooling1d } from '../../src/index.js';
+
+// ---------------------------------------------------------------------------------------------
+// The issue's example: Embedding(maskZero) -> GlobalAveragePooling1D.
+
+/** Embedding rows: 0 (padding) -> [0, 0], 1 -> [1, 1], 2 -> [3, 3]. */
+export const ISSUE_EMBEDDINGS = [
+  [0, 0],
+  [1, 1],
+  [3, 3],
+];
+
+/** `Embedding({inputDim: 3, outputDim: 2, maskZero: true})` -> pooling, with explicit weights. */
+export function embeddingPoolModel(
+  pooling: 'masked' | 'stock',
+  embeddings: number[][] = ISSUE_EMBEDDINGS,
+): LayersModel {
+  const model = sequential();
+  model.add(
+    layers.embedding({
+      inputDim: embeddings.length,
+      outputDim: 2,
+      maskZero: true,
+      inputShape: [4],
+    }),
+  );
+  model.add(pooling === 'masked' ? globalAveragePooling1d() : layers.globalAveragePooling1d({}));
+  model.layers[0]!.setWeights([tensor2d(embeddings)]);
+  return model;
+}
+
+export async function predictRows(model: LayersModel, rows: number[][]): Promise<number[][]> {
+  const x = tensor2d(rows);
+  const y = model.predict(x) as Tensor;
+  const out = (await y.array()) as number[][];
+  x.dispose();
+  y.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masking -> LSTM(returnSequences) -> GlobalAveragePooling1D, against the float64 reference.
+
+/** Which timesteps of each sequence are real (1) or padding (0). Row 3 is all padding. */
+export const LSTM_STEP_MASK = [
+  [1, 1, 1, 0, 0],
+  [1, 1, 1, 1, 1],
+  [1, 0, 1, 1, 0],
+  [0, 0, 0, 0, 0],
+  [1, 0, 0, 0, 0],
+];
+const FEATURES = 3;
+
+export interface LstmComparison {
+  /** Largest |pooled - reference| over all outputs, and the bound each must meet. */
+  worst: string | null;
+  pooled: number[][];
+  reference: number[];
+  /** The plain (padding-included) mean of the LSTM outputs, to show the mask matters. */
+  plainMean: number[];
+}
+
+export async function lstmScenario(): Promise<LstmComparison> {
+  const [batch, steps] = [LSTM_STEP_MASK.length, LSTM_STEP_MASK[0]!.length];
+  const rand = seededRandom(7);
+  const xs = new Float32Array(batch * steps * FEATURES);
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < steps; t++) {
+      for (let f = 0; f < FEATURES; f++) {
+        // Real steps: values in [0.5, 2) (never 0, so Masking keeps them); padding: exactly 0.
+        xs[(b * steps + t) * FEATURES + f] = LSTM_STEP_MASK[b]![t] ? 0.5 + 1.5 * rand() : 0;
+      }
+    }
+  }
+  const input = layers.input({ shape: [steps, FEATURES] });
+  const masked = layers.masking({ maskValue: 0 }).apply(input);
+  const seq = layers
+    .lstm({
+      units: 4,
+      returnSequences: true,
+      kernelInitializer: initializers.glorotUniform({ seed: 1 }),
+      recurrentInitializer: initializers.glorotUniform({ seed: 2 }),
+      biasInitializer: initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 3 }),
+    })
+    .apply(masked);
+  const pooled = globalAveragePooling1d().apply(seq);
+  const model = functionalModel({
+    inputs: input,
+    outputs: [seq, pooled] as SymbolicTensor[],
+  });
+  const x = tensor(xs, [batch, steps, FEATURES]);
+  const [seqOut, pooledOut] = model.predict(x) as Tensor[];
+  const seqValues = await seqOut!.data();
+  const pooledValues = (await pooledOut!.array()) as number[][];
+  x.dispose();
+  seqOut!.dispose();
+  pooledOut!.dispose();
+  model.dispose();
+
+  const units = 4;
+  const ref = referenceMaskedMean(
+    seqValues,
+    [batch, steps, units],
+    LSTM_STEP_MASK.flat(),
+    [batch, steps],
+    [1],
+    false,
+  );
+  const plain = referenceMaskedMean(
+    seqValues,
+    [batch, steps, units],
+    new Array<number>(batch * steps).fill(1),
+    [batch, steps],
+    [1],
+    false,
+  );
+  let worst: string | null = null;
+  pooledValues.flat().forEach((v, i) => {
+    const allowed = allowedError(ref.maxAbs[i]!, ref.counts[i]!, 'float32');
+    const bad = mismatch(v, ref.values[i]!, allowed);
+    if (bad != null && worst == null) worst = `output ${i}: ${bad}`;
+  });
+  return {
+    worst,
+    pooled: pooledValues,
+    reference: Array.from(ref.values),
+    plainMean: Array.from(plain.values),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training on padded sequences.
+
+/** Per-token target contribution: the task is "mean of SCORE over the real tokens". */
+const SCORE = [0, 1, -1, 0.5, -0.5, 0.25, 0.75, -0.75, 1.5, -1.25];
+export const FIT_SAMPLES = 64;
+export const FIT_STEPS = 8;
+export const FIT_BATCH = 16;
+
+/**
+ * 64 sequences of 8 tokens from 1..9, right-padded with 0 to random lengths 1..8; every 8th row
+ * (0, 8, 16, ...) is all padding (target 0), so each batch of 16 holds two all-padding rows. The
+ * target is the mean of SCORE over the real tokens: exactly representable by
+ * Embedding -> masked mean -> Dense, and not by a mean that counts the padding.
+ */
+export function paddedSequenceTask(): { tokens: number[][]; targets: number[] } {
+  const rand = seededRandom(2024);
+  const tokens: number[][] = [];
+  const targets: number[] = [];
+  for (let i = 0; i < FIT_SAMPLES; i++) {
+    const length = i % 8 === 0 ? 0 : 1 + Math.floor(rand() * FIT_STEPS);
+    const row = new Array<number>(FIT_STEPS).fill(0);
+    let sum = 0;
+    for (let t = 0; t < length; t++) {
+      row[t] = 1 + Math.floor(rand() * 9);
+      sum += SCORE[row[t]!]!;
+    }
+    tokens.push(row);
+    targets.push(length > 0 ? sum / length : 0);
+  }
+  return { tokens, targets };
+}
+
+/**
+ * Two models for the same task. `'embedding'`: Embedding(maskZero) -> pooling -> Dense, the Keras
+ * pattern. `'onehot'`: one-hot float tokens (padding = all-zero vectors) -> Masking -> Dense
+ * (applied per step) -> pooling -> Dense, the same function without a Gather: tfjs-backend-wasm
+ * 4.22 has no `UnsortedSegmentSum` kernel, which the gradient of Gather (i.e. of Embedding) needs,
+ * so an Embedding cannot be trained on wasm at all.
+ */
+export type FitKind = 'embedding' | 'onehot';
+
+export function fitModel(kind: FitKind, pooling: 'masked' | 'stock' = 'masked'): LayersModel {
+  const model = sequential();
+  if (kind === 'embedding') {
+    model.add(
+      layers.embedding({
+        inputDim: 10,
+        outputDim: 4,
+        maskZero: true,
+        inputShape: [FIT_STEPS],
+        embeddingsInitializer: initializers.randomUniform({
+          minval: -0.05,
+          maxval: 0.05,
+          seed: 11,
+        }),
+      }),
+    );
+  } else {
+    model.add(layers.masking({ maskValue: 0, inputShape: [FIT_STEPS, 10] }));
+    model.add(
+      layers.dense({ units: 4, kernelInitializer: initializers.glorotUniform({ seed: 11 }) }),
+    );
+  }
+  model.add(pooling === 'masked' ? globalAveragePooling1d() : layers.globalAveragePooling1d({}));
+  model.add(
+    layers.dense({ units: 1, kernelInitializer: initializers.glorotUniform({ seed: 12 }) }),
+  );
+  model.compile({ optimizer: train.adam(0.05), loss: 'meanSquaredError' });
+  return model;
+}
+
+/** Token ids as the model's input: ids, or one-hot vectors with padding (0) as all zeros. */
+function fitInput(kind: FitKind, tokens: number[][]): Tensor {
+  if (kind === 'embedding') return tensor2d(tokens);
+  const values = new Float32Array(FIT_SAMPLES * FIT_STEPS * 10);
+  tokens.forEach((row, b) => {
+    row.forEach((id, t) => {
+      if (id !== 0) values[(b * FIT_STEPS + t) * 10 + id] = 1;
+    });
+  });
+  return tensor(values, [FIT_SAMPLES, FIT_STEPS, 10]);
+}
+
+export interface FitResult {
+  initialLoss: number;
+  finalLoss: number;
+  epochLosses: number[];
+  /** Every weight value finite after training. */
+  weightsFinite: boolean;
+  /** numTensors before/after a second `fit` call (after a warm-up one created optimizer state). */
+  tensorsBeforeFit: number;
+  tensorsAfterFit: number;
+}
+
+export const FIT_EPOCHS = 40;
+
+async function evaluateLoss(model: LayersModel, x: Tensor, y: Tensor): Promise<number> {
+  const loss = model.evaluate(x, y, { batchSize: FIT_SAMPLES }) as Tensor;
+  const value = (await loss.data())[0]!;
+  loss.dispose();
+  return value;
+}
+
+export async function fitScenario(
+  kind: FitKind,
+  pooling: 'masked' | 'stock' = 'masked',
+): Promise<FitResult> {
+  const { tokens, targets } = paddedSequenceTask();
+  const model = fitModel(kind, pooling);
+  const x = fitInput(kind, tokens);
+  const y = tensor2d(targets, [FIT_SAMPLES, 1]);
+  const initialLoss = await evaluateLoss(model, x, y);
+  const history = await model.fit(x, y, {
+    epochs: FIT_EPOCHS - 2,
+    batchSize: FIT_BATCH,
+    shuffle: false,
+    verbose: 0,
+  });
+  const tensorsBeforeFit = memory().numTensors;
+  const last = await model.fit(x, y, {
+    epochs: 2,
+    batchSize: FIT_BATCH,
+    shuffle: false,
+    verbose: 0,
+  });
+  const tensorsAfterFit = memory().numTensors;
+  const finalLoss = await evaluateLoss(model, x, y);
+  let weightsFinite = true;
+  for (const w of model.getWeights()) {
+    for (const v of await w.data()) if (!Number.isFinite(v)) weightsFinite = false;
+  }
+  const epochLosses = [...history.history['loss']!, ...last.history['loss']!].map(Number);
+  x.dispose();
+  y.dispose();
+  model.dispose();
+  return { initialLoss, finalLoss, epochLosses, weightsFinite, tensorsBeforeFit, tensorsAfterFit };
+}
+
+/** The convergence bar every backend must clear (measured factors are in the README). */
+export const FIT_MIN_FACTOR = 1000;
+
+/** numTensors around a `predict` whose result is disposed. */
+export async function predictLeak(model: LayersModel, rows: number[][]): Promise<[number, number]> {
+  const x = tensor2d(rows);
+  const before = memory().numTensors;
+  const y = model.predict(x) as Tensor;
+  await y.data();
+  y.dispose();
+  const after = memory().numTensors;
+  x.dispose();
+  return [before, after];
+}
