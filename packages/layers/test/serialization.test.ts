@@ -1,0 +1,170 @@
+// Save / load round trips through tf.io in-memory handlers (cpu backend).
+import '@tensorflow/tfjs-backend-cpu';
+import '@masked-ops/backend-cpu';
+import { io, setBackend, type Tensor, tensor, tensor1d, tensor2d } from '@tensorflow/tfjs-core';
+import {
+  model as functionalModel,
+  type LayersModel,
+  layers,
+  loadLayersModel,
+  type SymbolicTensor,
+} from '@tensorflow/tfjs-layers';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  GlobalAveragePooling1D,
+  globalAveragePooling1d,
+  MaskedMeanPooling,
+  maskedMeanPooling,
+  registerMaskingLayers,
+} from '../src/index.js';
+
+beforeAll(async () => {
+  await setBackend('cpu');
+});
+
+let restore: (() => void) | null = null;
+afterEach(() => {
+  restore?.();
+  restore = null;
+});
+
+async function saveToMemory(model: LayersModel): Promise<io.ModelArtifacts> {
+  let saved: io.ModelArtifacts | null = null;
+  await model.save(
+    io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved!;
+}
+
+/** The saved Keras-format config of the layer called `name`. */
+function savedLayer(artifacts: io.ModelArtifacts, name: string) {
+  const topology = artifacts.modelTopology as {
+    config: { layers: { class_name: string; config: Record<string, unknown> }[] };
+  };
+  return topology.config.layers.find((l) => l.config['name'] === name);
+}
+
+async function predict(model: LayersModel, x: Tensor): Promise<number[]> {
+  const y = model.predict(x) as Tensor;
+  const out = Array.from(await y.data());
+  y.dispose();
+  return out;
+}
+
+/** Embedding(maskZero) -> GlobalAveragePooling1D(keepDims) -> Flatten -> Dense, fixed weights. */
+function embeddingModel(): LayersModel {
+  const input = layers.input({ shape: [4] });
+  const emb = layers.embedding({ inputDim: 4, outputDim: 2, maskZero: true, name: 'emb' });
+  const pooled = globalAveragePooling1d({ keepDims: true, name: 'pool' }).apply(emb.apply(input));
+  const dense = layers.dense({ units: 1, name: 'out' });
+  const out = dense.apply(layers.flatten().apply(pooled)) as SymbolicTensor;
+  const model = functionalModel({ inputs: input, outputs: out });
+  emb.setWeights([
+    tensor2d([
+      [7, 7],
+      [1, 1],
+      [3, 3],
+      [5, -1],
+    ]),
+  ]);
+  dense.setWeights([tensor2d([[1], [-2]]), tensor1d([0.5])]);
+  return model;
+}
+const TOKENS = [
+  [1, 2, 0, 0],
+  [3, 3, 3, 1],
+  [0, 0, 0, 0],
+];
+// Masked means [2, 2], [(15+1)/4, (-3+1)/4] = [4, -0.5], [0, 0]; out = a - 2 b + 0.5.
+const EMBEDDING_EXPECTED = [2 - 4 + 0.5, 4 + 1 + 0.5, 0.5];
+
+describe('save / load round trip', () => {
+  it('GlobalAveragePooling1D keeps its class and config, and is saved in Keras’s format', async () => {
+    restore = registerMaskingLayers();
+    const original = embeddingModel();
+    const x = tensor2d(TOKENS);
+    const before = await predict(original, x);
+    before.forEach((v, i) => {
+      expect(v).toBeCloseTo(EMBEDDING_EXPECTED[i]!, 5);
+    });
+
+    const artifacts = await saveToMemory(original);
+    expect(savedLayer(artifacts, 'pool')).toEqual({
+      class_name: 'GlobalAveragePooling1D',
+      config: { name: 'pool', trainable: true, data_format: 'channels_last', keepdims: true },
+      name: 'pool',
+      inbound_nodes: [[['emb', 0, 0, {}]]],
+    });
+
+    const loaded = await loadLayersModel(io.fromMemory(artifacts));
+    const pool = loaded.getLayer('pool');
+    expect(pool).toBeInstanceOf(GlobalAveragePooling1D);
+    expect(pool.getConfig()).toEqual(original.getLayer('pool').getConfig());
+    expect(await predict(loaded, x)).toEqual(before);
+  });
+
+  it('MaskedMeanPooling keeps its class and config (registered on import, no call needed)', async () => {
+    const input = layers.input({ shape: [2, 3, 2] });
+    const masked = layers.masking({ maskValue: 0 }).apply(input);
+    const pooled = maskedMeanPooling({ axis: [1, -2], keepDims: false, name: 'mmp' }).apply(masked);
+    const original = functionalModel({ inputs: input, outputs: pooled as SymbolicTensor });
+    const x = tensor(
+      [
+        [
+          [
+            [1, 2],
+            [0, 0],
+            [3, 4],
+          ],
+          [
+            [0, 0],
+            [5, 6],
+            [0, 0],
+          ],
+        ],
+      ],
+      [1, 2, 3, 2],
+    );
+    const artifacts = await saveToMemory(original);
+    expect(savedLayer(artifacts, 'mmp')?.config).toEqual({
+      name: 'mmp',
+      trainable: true,
+      axis: [1, -2],
+      keep_dims: false,
+    });
+    const loaded = await loadLayersModel(io.fromMemory(artifacts));
+    expect(loaded.getLayer('mmp')).toBeInstanceOf(MaskedMeanPooling);
+    expect(loaded.getLayer('mmp').getConfig()).toEqual(original.getLayer('mmp').getConfig());
+    // (1 + 3 + 5) / 3, (2 + 4 + 6) / 3.
+    expect(await predict(loaded, x)).toEqual([3, 4]);
+  });
+
+  it('a model saved with this layer loads in stock tfjs (without registerMaskingLayers)', async () => {
+    const input = layers.input({ shape: [3, 2] });
+    const dense = layers.dense({ units: 1, name: 'out' });
+    const out = dense.apply(globalAveragePooling1d({ name: 'pool' }).apply(input));
+    const original = functionalModel({ inputs: input, outputs: out as SymbolicTensor });
+    dense.setWeights([tensor2d([[1], [10]]), tensor1d([0])]);
+    const artifacts = await saveToMemory(original);
+
+    const loaded = await loadLayersModel(io.fromMemory(artifacts));
+    expect(loaded.getLayer('pool')).not.toBeInstanceOf(GlobalAveragePooling1D);
+    expect(loaded.getLayer('pool').getClassName()).toBe('GlobalAveragePooling1D');
+    const x = tensor(
+      [
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+      ],
+      [1, 3, 2],
+    );
+    // No mask: both classes compute mean over steps [3, 4] -> 3 + 40.
+    expect(await predict(loaded, x)).toEqual([43]);
+    expect(await predict(original, x)).toEqual([43]);
+  });
+});
