@@ -1,0 +1,37 @@
+// The scalar kernel module on tfjs's plain (non-SIMD) build, in Node. tfjs picks its binary from
+// the WASM_HAS_SIMD_SUPPORT flag; the SIMD and threaded binaries are pointed at paths that do not
+// exist, so the backend can only initialise if tfjs really loaded the plain binary.
+import { createRequire } from 'node:module';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import '../src/index.js';
+import './support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
+import { defineConformanceSuite } from '@masked-ops/core/testing';
+import { env, setBackend } from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { wasmKernelModuleInfo } from '../src/index.js';
+import { checkHeapGrowthBetweenCalls, checkNoLeaksOver1000Calls } from './support/heap_checks.js';
+
+const require = createRequire(import.meta.url);
+
+beforeAll(async () => {
+  env().set('WASM_HAS_SIMD_SUPPORT', false);
+  setWasmPaths({
+    'tfjs-backend-wasm.wasm': require.resolve(
+      '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm',
+    ),
+    'tfjs-backend-wasm-simd.wasm': '/nonexistent/tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm': '/nonexistent/tfjs-backend-wasm-threaded-simd.wasm',
+  });
+  expect(await setBackend('wasm')).toBe(true);
+});
+
+describe('plain tfjs build', () => {
+  it('is served by the scalar module', () => {
+    expect(env().get('WASM_HAS_SIMD_SUPPORT')).toBe(false);
+    expect(wasmKernelModuleInfo().variant).toBe('scalar');
+  });
+  it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls());
+  it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls());
+});
+
+defineConformanceSuite({ describe, it }, { path: 'fused' });

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+import { browserProject } from '../../tooling/vitest-browser.js';
+import { nodeTestConfig } from '../../tooling/vitest-shared.js';
+
+// Three projects: Node (tfjs's SIMD build, plus its plain build in one file), a plain Chromium page
+// (SIMD build) and a cross-origin-isolated Chromium page (threaded-SIMD build, shared heap). Each
+// browser test file asserts which build it got, so a misconfigured page fails instead of testing
+// the same build twice. One JSON report (reportFile('backend-wasm')) covers all three.
+export default defineConfig(async () => {
+  const { reporters, ...node } = nodeTestConfig('backend-wasm');
+  return {
+    test: {
+      reporters,
+      projects: [
+        { test: { ...node, name: 'node' } },
+        await browserProject({
+          name: 'chromium-simd',
+          include: ['test/browser/plain.browser.test.ts'],
+        }),
+        await browserProject({
+          name: 'chromium-threaded-simd',
+          include: ['test/browser/isolated.browser.test.ts'],
+          crossOriginIsolated: true,
+        }),
+      ],
+    },
+  };
+});
