@@ -14,8 +14,10 @@ const registered = (className: string): Registered | undefined =>
  *
  * tfjs looks classes up by `className`, and registering a class under a name that is already taken
  * replaces the earlier one, so this has to run after `@tensorflow/tfjs-layers` has loaded (importing
- * this package guarantees that) and before the model is loaded. Models without a mask are unaffected:
- * with no mask the layer is exactly `tf.mean` over the steps axis. Calling it again is harmless.
+ * this package guarantees that) and before the model is loaded. Models without a mask are unaffected
+ * (with no mask the layer is `tf.mean` over the steps axis), except that a config's `data_format:
+ * "channels_first"` / `keepdims: true`, which tfjs's class ignores, now apply as in Keras. Calling it
+ * again is harmless.
  *
  * Also registers `MaskedMeanPooling` (a new name, which importing the package already does).
  *
