@@ -1,20 +1,26 @@
-// Primary configuration: WebGL 2, tfjs defaults (WEBGL_PACK on, float32 textures).
+// Primary configuration: WebGL 2 with tfjs's defaults (WEBGL_PACK on, float32 textures). Runs the
+// full shared conformance suite, the extra cases, and every case again with packed input textures.
 import '@tensorflow/tfjs-backend-webgl';
 import '../src/index.js';
 import { defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defineExtraCases, definePackedInputCases, roundTrip, webgl } from './helpers.js';
 
 beforeAll(async () => {
   expect(await setBackend('webgl')).toBe(true);
 });
 
-describe('configuration', () => {
-  it('is WebGL 2 with packing and float32 textures', () => {
+describe('configuration: WebGL 2, packed, float32 textures', () => {
+  it('has the expected flags and context', async () => {
     expect(env().getNumber('WEBGL_VERSION')).toBe(2);
+    expect(webgl().gpgpu.gl).toBeInstanceOf(WebGL2RenderingContext);
     expect(env().getBool('WEBGL_PACK')).toBe(true);
     expect(env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')).toBe(true);
+    expect(await roundTrip(1 / 3)).toBe(Math.fround(1 / 3));
   });
 });
 
 defineConformanceSuite({ describe, it }, { path: 'fused', precision: 'float32', timeout: 120_000 });
+defineExtraCases({ describe, it }, 'float32');
+definePackedInputCases({ describe, it }, 'float32');

@@ -1,0 +1,26 @@
+// WebGL 1 (GLSL ES 1.00: constant loop bounds, no integer `%`), tfjs defaults otherwise (packed).
+import '@tensorflow/tfjs-backend-webgl';
+import '../src/index.js';
+import { defineConformanceSuite } from '@masked-ops/core/testing';
+import { env, setBackend } from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defineExtraCases, definePackedInputCases, webgl } from './helpers.js';
+
+beforeAll(async () => {
+  env().set('WEBGL_VERSION', 1);
+  expect(await setBackend('webgl')).toBe(true);
+});
+
+describe('configuration: WebGL 1, packed', () => {
+  it('has the expected flags and a WebGL 1 context', () => {
+    expect(env().getNumber('WEBGL_VERSION')).toBe(1);
+    const gl = webgl().gpgpu.gl;
+    expect(gl).toBeInstanceOf(WebGLRenderingContext);
+    expect(gl).not.toBeInstanceOf(WebGL2RenderingContext);
+    expect(env().getBool('WEBGL_PACK')).toBe(true);
+  });
+});
+
+defineConformanceSuite({ describe, it }, { path: 'fused', precision: 'float32', timeout: 120_000 });
+defineExtraCases({ describe, it }, 'float32');
+definePackedInputCases({ describe, it }, 'float32');
