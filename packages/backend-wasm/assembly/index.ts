@@ -29,14 +29,6 @@ function zeroRow(dst: usize, n: usize): void {
   for (; i < n; i++) store<f32>(dst + (i << 2), 0);
 }
 
-function copyRow(dst: usize, src: usize, n: usize): void {
-  let i: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) v128.store(dst + (i << 2), v128.load(src + (i << 2)));
-  }
-  for (; i < n; i++) store<f32>(dst + (i << 2), load<f32>(src + (i << 2)));
-}
-
 /** acc[i] += src[i] */
 function addRow(acc: usize, src: usize, n: usize): void {
   let i: usize = 0;
@@ -59,6 +51,130 @@ function addRow(acc: usize, src: usize, n: usize): void {
     store<f32>(a, load<f32>(a) + load<f32>(src + (i << 2)));
   }
 }
+
+/**
+ * acc[i] += valid ? src[i] : 0, without a branch: the row is selected bitwise (a masked NaN or Inf
+ * becomes +0 and never reaches the sum). With a dense or unpredictable mask this beats branching
+ * per row, whose mispredictions cost more than reading the masked rows.
+ */
+function addRowIf(acc: usize, src: usize, n: usize, valid: bool): void {
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const sel = i32x4.splat(-(<i32>valid));
+    for (; i + 16 <= n; i += 16) {
+      const a = acc + (i << 2);
+      const s = src + (i << 2);
+      v128.store(a, f32x4.add(v128.load(a), v128.and(v128.load(s), sel)));
+      v128.store(a, f32x4.add(v128.load(a, 16), v128.and(v128.load(s, 16), sel)), 16);
+      v128.store(a, f32x4.add(v128.load(a, 32), v128.and(v128.load(s, 32), sel)), 32);
+      v128.store(a, f32x4.add(v128.load(a, 48), v128.and(v128.load(s, 48), sel)), 48);
+    }
+    for (; i + 4 <= n; i += 4) {
+      const a = acc + (i << 2);
+      v128.store(a, f32x4.add(v128.load(a), v128.and(v128.load(src + (i << 2)), sel)));
+    }
+  }
+  for (; i < n; i++) {
+    const a = acc + (i << 2);
+    store<f32>(a, load<f32>(a) + select<f32>(load<f32>(src + (i << 2)), 0, valid));
+  }
+}
+
+/**
+ * acc += the valid ones of `reduce` rows starting at xp (row stride xStride bytes, mask stride
+ * mStride bytes), branch-free. The row loop is written out here rather than calling addRowIf so
+ * that no call sits in the hot loop (Binaryen does not inline a helper used this often).
+ */
+function sumRowsDense(
+  acc: usize,
+  xp: usize,
+  mp: usize,
+  reduce: u32,
+  mStride: usize,
+  xStride: usize,
+  n: usize,
+): void {
+  for (let r: u32 = 0; r < reduce; r++) {
+    const valid = load<u8>(mp) !== 0;
+    let i: usize = 0;
+    if (ASC_FEATURE_SIMD) {
+      const sel = i32x4.splat(-(<i32>valid));
+      for (; i + 16 <= n; i += 16) {
+        const a = acc + (i << 2);
+        const s = xp + (i << 2);
+        v128.store(a, f32x4.add(v128.load(a), v128.and(v128.load(s), sel)));
+        v128.store(a, f32x4.add(v128.load(a, 16), v128.and(v128.load(s, 16), sel)), 16);
+        v128.store(a, f32x4.add(v128.load(a, 32), v128.and(v128.load(s, 32), sel)), 32);
+        v128.store(a, f32x4.add(v128.load(a, 48), v128.and(v128.load(s, 48), sel)), 48);
+      }
+      for (; i + 4 <= n; i += 4) {
+        const a = acc + (i << 2);
+        v128.store(a, f32x4.add(v128.load(a), v128.and(v128.load(xp + (i << 2)), sel)));
+      }
+    }
+    for (; i < n; i++) {
+      const a = acc + (i << 2);
+      store<f32>(a, load<f32>(a) + select<f32>(load<f32>(xp + (i << 2)), 0, valid));
+    }
+    mp += mStride;
+    xp += xStride;
+  }
+}
+
+/** As sumRowsDense, but branching over the rows: for masks with few valid rows. */
+function sumRowsSparse(
+  acc: usize,
+  xp: usize,
+  mp: usize,
+  reduce: u32,
+  mStride: usize,
+  xStride: usize,
+  n: usize,
+): void {
+  for (let r: u32 = 0; r < reduce; r++) {
+    if (load<u8>(mp) !== 0) {
+      let i: usize = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; i + 16 <= n; i += 16) {
+          const a = acc + (i << 2);
+          const s = xp + (i << 2);
+          v128.store(a, f32x4.add(v128.load(a), v128.load(s)));
+          v128.store(a, f32x4.add(v128.load(a, 16), v128.load(s, 16)), 16);
+          v128.store(a, f32x4.add(v128.load(a, 32), v128.load(s, 32)), 32);
+          v128.store(a, f32x4.add(v128.load(a, 48), v128.load(s, 48)), 48);
+        }
+        for (; i + 4 <= n; i += 4) {
+          const a = acc + (i << 2);
+          v128.store(a, f32x4.add(v128.load(a), v128.load(xp + (i << 2))));
+        }
+      }
+      for (; i < n; i++) {
+        const a = acc + (i << 2);
+        store<f32>(a, load<f32>(a) + load<f32>(xp + (i << 2)));
+      }
+    }
+    mp += mStride;
+    xp += xStride;
+  }
+}
+
+/** dst[i] = valid ? src[i] : 0 (dst may equal src), without a branch. */
+function copyRowIf(dst: usize, src: usize, n: usize, valid: bool): void {
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const sel = i32x4.splat(-(<i32>valid));
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dst + (i << 2), v128.and(v128.load(src + (i << 2)), sel));
+    }
+  }
+  for (; i < n; i++) store<f32>(dst + (i << 2), select<f32>(load<f32>(src + (i << 2)), 0, valid));
+}
+
+/**
+ * A row with fewer valid elements than this fraction of its length (1 / SPARSE) branches and skips
+ * the masked rows; denser rows use the branch-free selection.
+ */
+const SPARSE: u32 = 4;
 
 /** dst[i] = src[i] / count (dst may equal src) */
 function quotientRow(dst: usize, src: usize, n: usize, count: u32): void {
@@ -173,20 +289,19 @@ export function maskedMeanBlocks(
     for (let m: u32 = 0; m < mid; m++) {
       const acc = out + (<usize>o * <usize>mid + <usize>m) * rowBytes;
       const base = <usize>o * <usize>reduce * <usize>mid + <usize>m;
-      let xp = x + base * rowBytes;
-      let mp = mask + base;
       let count: u32 = 0;
+      let mp = mask + base;
       for (let r: u32 = 0; r < reduce; r++) {
-        if (load<u8>(mp) !== 0) {
-          if (count === 0) copyRow(acc, xp, n);
-          else addRow(acc, xp, n);
-          count++;
-        }
+        count += <u32>(load<u8>(mp) !== 0);
         mp += <usize>mid;
-        xp += xStride;
       }
-      if (count === 0) zeroRow(acc, n);
-      else if (count > 1) quotientRow(acc, acc, n, count);
+      zeroRow(acc, n);
+      if (count === 0) continue;
+      const xp = x + base * rowBytes;
+      mp = mask + base;
+      if (count * SPARSE < reduce) sumRowsSparse(acc, xp, mp, reduce, <usize>mid, xStride, n);
+      else sumRowsDense(acc, xp, mp, reduce, <usize>mid, xStride, n);
+      if (count > 1) quotientRow(acc, acc, n, count);
     }
   }
 }
@@ -216,14 +331,14 @@ export function maskedMeanGradBlocks(
         count += <u32>(load<u8>(mp) !== 0);
         mp += <usize>mid;
       }
-      const dyRow = dy + (<usize>o * <usize>mid + <usize>m) * rowBytes;
-      let dxp = dx + base * rowBytes;
-      mp = mask + base;
-      for (let r: u32 = 0; r < reduce; r++) {
-        if (load<u8>(mp) !== 0) quotientRow(dxp, dyRow, n, count);
-        else zeroRow(dxp, n);
-        mp += <usize>mid;
-        dxp += stride;
+      // dy / count goes into the group's first dx row, which serves as the source for the others
+      // (written last to first) and is itself selected last. With count == 0 every row is masked
+      // and the selection writes zeros over the non-finite quotient.
+      const first = dx + base * rowBytes;
+      quotientRow(first, dy + (<usize>o * <usize>mid + <usize>m) * rowBytes, n, count);
+      for (let r = <i32>reduce - 1; r >= 0; r--) {
+        const valid = load<u8>(mask + base + <usize>r * <usize>mid) !== 0;
+        copyRowIf(first + <usize>r * stride, first, n, valid);
       }
     }
   }
@@ -249,15 +364,18 @@ export function maskedMeanTables(
     const acc = out + <usize>o * rowBytes;
     let count: u32 = 0;
     for (let t: u32 = 0; t < reduceSize; t++) {
-      const at = start + <usize>load<u32>(red + ((<usize>t) << 2));
-      if (load<u8>(mask + at) !== 0) {
-        if (count === 0) copyRow(acc, x + at * rowBytes, n);
-        else addRow(acc, x + at * rowBytes, n);
-        count++;
-      }
+      count += <u32>(load<u8>(mask + start + <usize>load<u32>(red + ((<usize>t) << 2))) !== 0);
     }
-    if (count === 0) zeroRow(acc, n);
-    else if (count > 1) quotientRow(acc, acc, n, count);
+    zeroRow(acc, n);
+    if (count === 0) continue;
+    const sparse = count * SPARSE < reduceSize;
+    for (let t: u32 = 0; t < reduceSize; t++) {
+      const at = start + <usize>load<u32>(red + ((<usize>t) << 2));
+      const valid = load<u8>(mask + at) !== 0;
+      if (!sparse) addRowIf(acc, x + at * rowBytes, n, valid);
+      else if (valid) addRow(acc, x + at * rowBytes, n);
+    }
+    if (count > 1) quotientRow(acc, acc, n, count);
   }
 }
 
@@ -271,6 +389,7 @@ export function maskedMeanGradTables(
   reduceSize: u32,
   inner: u32,
 ): void {
+  if (reduceSize === 0) return; // dx is empty
   const n = <usize>inner;
   const rowBytes = n << 2;
   for (let o: u32 = 0; o < keptSize; o++) {
@@ -279,11 +398,12 @@ export function maskedMeanGradTables(
     for (let t: u32 = 0; t < reduceSize; t++) {
       count += <u32>(load<u8>(mask + start + <usize>load<u32>(red + ((<usize>t) << 2))) !== 0);
     }
-    const dyRow = dy + <usize>o * rowBytes;
-    for (let t: u32 = 0; t < reduceSize; t++) {
+    // As in maskedMeanGradBlocks: the quotient row lives in the group's first dx row until last.
+    const first = dx + (start + <usize>load<u32>(red)) * rowBytes;
+    quotientRow(first, dy + <usize>o * rowBytes, n, count);
+    for (let t = <i32>reduceSize - 1; t >= 0; t--) {
       const at = start + <usize>load<u32>(red + ((<usize>t) << 2));
-      if (load<u8>(mask + at) !== 0) quotientRow(dx + at * rowBytes, dyRow, n, count);
-      else zeroRow(dx + at * rowBytes, n);
+      copyRowIf(dx + at * rowBytes, first, n, load<u8>(mask + at) !== 0);
     }
   }
 }
