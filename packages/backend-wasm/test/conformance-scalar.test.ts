@@ -5,11 +5,12 @@ import { createRequire } from 'node:module';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '../src/index.js';
 import './support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
-import { defineConformanceSuite } from '@masked-ops/core/testing';
+import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmKernelModuleInfo } from '../src/index.js';
 import { checkHeapGrowthBetweenCalls, checkNoLeaksOver1000Calls } from './support/heap_checks.js';
+import { pathCases } from './support/path_cases.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,6 +33,10 @@ describe('plain tfjs build', () => {
   });
   it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls());
   it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls());
+});
+
+describe('kernel loops', () => {
+  for (const c of pathCases()) it(c.name, () => checkCase(c));
 });
 
 defineConformanceSuite({ describe, it }, { path: 'fused' });

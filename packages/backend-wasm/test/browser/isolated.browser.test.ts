@@ -2,7 +2,7 @@
 // shared WebAssembly.Memory, served by our shared-memory SIMD module.
 import '../../src/index.js';
 import '../support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
-import { defineConformanceSuite } from '@masked-ops/core/testing';
+import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmKernelModuleInfo } from '../../src/index.js';
@@ -11,6 +11,7 @@ import {
   checkNoLeaksOver1000Calls,
   checkOutputsOverwriteStaleMemory,
 } from '../support/heap_checks.js';
+import { pathCases } from '../support/path_cases.js';
 import { useBundledWasmBinaries } from './wasm_paths.js';
 
 beforeAll(async () => {
@@ -30,6 +31,10 @@ describe('wasm build in a cross-origin-isolated page', () => {
   it('outputs overwrite stale memory', () => checkOutputsOverwriteStaleMemory());
   it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls());
   it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls());
+});
+
+describe('kernel loops', () => {
+  for (const c of pathCases()) it(c.name, () => checkCase(c));
 });
 
 defineConformanceSuite({ describe, it }, { path: 'fused' });
