@@ -134,7 +134,7 @@ const lines = [
   '',
   ...Object.entries(outputs).flatMap(([name, bytes]) => [
     `/** ${bytes.length} bytes of WebAssembly, base64. */`,
-    `export const ${name}Wasm = '${Buffer.from(bytes).toString('base64')}';`,
+    `export const ${name}Wasm: string = '${Buffer.from(bytes).toString('base64')}';`,
   ]),
   '',
 ];
