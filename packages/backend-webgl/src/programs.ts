@@ -322,7 +322,10 @@ export class MaskedMeanGradProgram extends Base {
 
   constructor(spec: GradSpec) {
     super();
-    const { all } = spec.layout;
+    // Runs after the last kept one never change the output row: leave them undecomposed.
+    let kept = spec.layout.all.length;
+    while (kept > 0 && spec.layout.all[kept - 1]!.outStride === 0) kept--;
+    const all = spec.layout.all.slice(0, kept);
     this.outputShape = [spec.maskSize * spec.inner];
     this.setUniforms(
       new Uniforms()
