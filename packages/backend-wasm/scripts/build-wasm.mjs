@@ -6,7 +6,7 @@
 // tfjs's heap), have no data segment (one would be written into tfjs's heap at instantiation),
 // and stay under 4 KB (Chrome refuses synchronous `new WebAssembly.Module` above that on the main
 // thread).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
@@ -106,6 +106,18 @@ function checkModule(name, bytes) {
   if (problems.length) throw new Error(`module ${name}: ${problems.join('; ')}`);
 }
 
+/**
+ * turbo may run this package's build, typecheck and test scripts (each regenerates) at once:
+ * write through a rename so a reader never sees a half-written file, and leave an unchanged file
+ * alone.
+ */
+function writeAtomically(path, contents) {
+  if (existsSync(path) && Buffer.compare(readFileSync(path), Buffer.from(contents)) === 0) return;
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
+}
+
 const outputs = {};
 for (const [name, flags] of Object.entries(variants)) {
   let wasm = null;
@@ -125,7 +137,7 @@ for (const [name, flags] of Object.entries(variants)) {
   if (!(wasm instanceof Uint8Array)) throw new Error(`asc produced no binary for ${name}`);
   checkModule(name, wasm);
   mkdirSync(join(root, 'build'), { recursive: true });
-  writeFileSync(join(root, 'build', `${name}.wasm`), wasm);
+  writeAtomically(join(root, 'build', `${name}.wasm`), wasm);
   outputs[name] = wasm;
 }
 
@@ -139,7 +151,7 @@ const lines = [
   '',
 ];
 mkdirSync(join(root, 'src', 'generated'), { recursive: true });
-writeFileSync(join(root, 'src', 'generated', 'wasm_modules.ts'), lines.join('\n'));
+writeAtomically(join(root, 'src', 'generated', 'wasm_modules.ts'), lines.join('\n'));
 console.log(
   `wasm kernels: ${Object.entries(outputs)
     .map(([n, b]) => `${n} ${b.length} B`)

@@ -4,7 +4,6 @@
 import { createRequire } from 'node:module';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '../src/index.js';
-import './support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
 import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';

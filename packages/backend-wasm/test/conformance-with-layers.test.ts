@@ -2,7 +2,6 @@
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import '../src/index.js';
-import './support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
 import { defineConformanceSuite } from '@masked-ops/core/testing';
 import { setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';

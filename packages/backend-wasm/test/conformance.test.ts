@@ -2,7 +2,6 @@
 // build with our SIMD module.
 import '@tensorflow/tfjs-backend-wasm';
 import '../src/index.js';
-import './support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
 import { defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,6 @@
 // A cross-origin-isolated Chromium page (COOP/COEP): tfjs's threaded-SIMD build, whose heap is a
 // shared WebAssembly.Memory, served by our shared-memory SIMD module.
 import '../../src/index.js';
-import '../support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
 import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,5 @@
 // A plain (not cross-origin-isolated) Chromium page: tfjs's SIMD build, our SIMD module.
 import '../../src/index.js';
-import '../support/complex_shim.js'; // tfjs-backend-wasm has no Complex kernel
 import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
