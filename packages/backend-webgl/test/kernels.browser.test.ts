@@ -10,6 +10,7 @@ import {
   memory,
   registerKernel,
   setBackend,
+  slice,
   type Tensor,
   tensor,
   unregisterKernel,
@@ -154,6 +155,39 @@ describe('resources', () => {
       used: textures.getNumUsedTextures(),
     }).toEqual(before);
     for (const { x, mask, xp } of inputs) dispose([x, mask, xp]);
+  });
+
+  it('reads inputs that are shallow slices (a flat offset into a larger texture)', async () => {
+    const backend = webgl();
+    const [B, T, F] = [6, 9, 5];
+    const xAll = tensor(
+      ramp(B * T * F, (i) => Math.sin(i) * 10),
+      [B, T, F],
+    );
+    const mAll = tensor(stripes(B * T, 4), [B, T], 'bool');
+    backend.uploadToGPU(xAll.dataId);
+    backend.uploadToGPU(mAll.dataId);
+    // Rows 2..4: contiguous, so tfjs slices without copying (texData.slice.flatOffset > 0).
+    const x = slice(xAll, [2, 0, 0], [3, T, F]);
+    const mask = slice(mAll, [2, 0], [3, T]);
+    expect(backend.texData.get(x.dataId).slice?.flatOffset).toBe(2 * T * F);
+    expect(backend.texData.get(mask.dataId).slice?.flatOffset).toBe(2 * T);
+    const y = await runMaskedMean(x, mask, [1]).data();
+    const xs = ramp(B * T * F, (i) => Math.sin(i) * 10);
+    const ms = stripes(B * T, 4);
+    for (let b = 0; b < 3; b++) {
+      for (let f = 0; f < F; f++) {
+        let sum = 0;
+        let count = 0;
+        for (let t = 0; t < T; t++) {
+          if (!ms[(b + 2) * T + t]) continue;
+          sum += xs[((b + 2) * T + t) * F + f]!;
+          count++;
+        }
+        expect(y[b * F + f]).toBeCloseTo(sum / count, 4);
+      }
+    }
+    dispose([xAll, mAll, x, mask]);
   });
 
   it('runs no shader when there is nothing to read', async () => {
