@@ -49,8 +49,13 @@ export function compositeMaskedMean(x: tf.Tensor3D, maskF: tf.Tensor2D): tf.Tens
   );
 }
 
-/** Waits for the device: a one-element read forces every queued kernel to finish (webgl). */
+/**
+ * Waits for the device. cpu and wasm run every kernel synchronously inside the call, so there is
+ * nothing to wait for (and tfjs-wasm's Slice of a large tensor costs up to ~70 ms on its own). On
+ * webgl, reading one element forces every queued program to finish.
+ */
 function fence(t: tf.Tensor): void {
+  if (tf.getBackend() !== 'webgl') return;
   tf.tidy(() => tf.slice(tf.reshape(t, [-1]), 0, Math.min(1, t.size))).dataSync();
 }
 

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     density: opts.density,
     seed: opts.seed,
     reps: opts.reps,
-    warmup: 1,
+    warmup: 3,
     backward: true,
   };
   const session = await runSession(opts.backends, env, null, bench);

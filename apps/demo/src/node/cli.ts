@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     density: opts.density,
     seed: opts.seed,
     reps: opts.reps,
-    warmup: 1,
+    warmup: 3,
     backward: true,
   });
   session.copyGBps['node'] = copyBandwidthGBps();
