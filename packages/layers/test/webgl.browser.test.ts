@@ -1,6 +1,8 @@
-// End-to-end layer checks on tfjs's webgl backend in headless Chromium (WebGL 2 via SwiftShader).
+// End-to-end layer checks on tfjs's webgl backend in headless Chromium (WebGL 2 via SwiftShader),
+// with the fused GLSL kernels of @masked-ops/backend-webgl (the suite asserts they are registered).
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-layers';
+import '@masked-ops/backend-webgl';
 import { env } from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineBackendSuite } from './support/backend_suite.js';
@@ -16,7 +18,7 @@ describe('webgl environment', () => {
 const factors: string[] = [];
 defineBackendSuite({
   backend: 'webgl',
-  fused: false,
+  fused: true,
   onFit: (kind, f) => factors.push(`${kind} ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`webgl: loss fell by ${factors.join(', ')}`));
