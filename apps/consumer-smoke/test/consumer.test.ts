@@ -29,8 +29,14 @@ const packed: Record<string, { file: string; bytes: number; files: string[] }> =
 /** pnpm itself (it rewrites `workspace:` ranges when packing): the one running us, or npx's. */
 function pnpm(args: string[], cwd: string): string {
   const exec = process.env['npm_execpath'];
-  if (exec?.includes('pnpm'))
-    return execFileSync(process.execPath, [exec, ...args], { cwd, encoding: 'utf8' });
+  if (exec?.includes('pnpm')) {
+    // pnpm 12 ships as a native executable; older ones as a JS entry point.
+    const viaNode = /\.[cm]?js$/.test(exec);
+    return execFileSync(viaNode ? process.execPath : exec, viaNode ? [exec, ...args] : args, {
+      cwd,
+      encoding: 'utf8',
+    });
+  }
   return execFileSync('npx', ['-y', 'pnpm@12.4.2', ...args], { cwd, encoding: 'utf8' });
 }
 
