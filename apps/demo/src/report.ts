@@ -20,7 +20,7 @@ const fmt = (n: number, digits = 2): string =>
 /** "PASS 1.3e-2 (0.01 of bound)": the largest difference, and the worst error relative to its bound. */
 const cellText = (c: Cell): string =>
   `${c.pass ? 'PASS' : 'FAIL'} ${c.maxAbsDiff.toExponential(1)} (${
-    c.pass ? `${fmt(c.worstRatio)} of bound` : `${c.failures} bad`
+    c.pass ? `${c.worstRatio.toPrecision(2)} of bound` : `${c.failures} bad`
   })`;
 
 function table(header: string[], rows: string[][]): string {

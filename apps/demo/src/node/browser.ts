@@ -44,11 +44,19 @@ export async function openDemoPage(onLog?: (line: string) => void): Promise<Demo
     page.on('console', (m) => {
       if (m.type() === 'error') onLog?.(`[page] ${m.text()}`);
     });
-    page.on('pageerror', (e) => onLog?.(`[page error] ${e.message}`));
+    // An error while the page loads means it will never be ready: fail now, not at the timeout.
+    const loadError = new Promise<never>((_, reject) =>
+      page.on('pageerror', (e) => {
+        onLog?.(`[page error] ${e.message}`);
+        reject(new Error(`the demo page failed to load: ${e.message}`));
+      }),
+    );
+    loadError.catch(() => {}); // errors after start-up are only logged
     await page.goto(url);
-    await page.waitForFunction(() => window.maskedOpsDemo?.ready === true, null, {
-      timeout: 120_000,
-    });
+    await Promise.race([
+      page.waitForFunction(() => window.maskedOpsDemo?.ready === true, null, { timeout: 120_000 }),
+      loadError,
+    ]);
     const opened = browser;
     return {
       page,
