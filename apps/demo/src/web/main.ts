@@ -83,7 +83,7 @@ async function run(): Promise<void> {
             density: spec.density,
             seed: spec.seed,
             reps: 3,
-            warmup: 1,
+            warmup: 3,
             backward: true,
           })),
         );
