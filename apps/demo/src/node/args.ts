@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseShapes } from '../shapes.js';
+import { demoRoot } from './paths.js';
 
 export const ALL_BACKENDS = [
   'node:cpu',
@@ -25,7 +27,8 @@ export function parseCli(
   defaults: { benchShapes: string; reps: number; usage: string },
 ): CliOptions {
   const { values } = parseArgs({
-    args: argv,
+    // `pnpm demo -- --flag` passes the `--` through.
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       shapes: { type: 'string', default: '64x50x16,8x1000x8' },
       'bench-shapes': { type: 'string', default: defaults.benchShapes },
@@ -34,7 +37,7 @@ export function parseCli(
       backends: { type: 'string', default: ALL_BACKENDS.join(',') },
       'no-conformance': { type: 'boolean', default: false },
       reps: { type: 'string', default: String(defaults.reps) },
-      out: { type: 'string', default: 'reports' },
+      out: { type: 'string', default: join(demoRoot, 'reports') },
       help: { type: 'boolean', default: false },
     },
   });
@@ -66,5 +69,5 @@ export const COMMON_USAGE = `
   --seed N                  seed of the generated inputs (default 1)
   --backends LIST           any of ${ALL_BACKENDS.join(',')} (default: all)
   --reps N                  timed repetitions per variant; the median is reported
-  --out DIR                 where report files go (default: reports)
+  --out DIR                 where report files go (default: apps/demo/reports)
   CHROMIUM_PATH=...         use this Chromium instead of the one from @sparticuz/chromium`;

@@ -1,12 +1,9 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright';
 import { createServer, type ViteDevServer } from 'vite';
 import { CHROMIUM_ARGS, chromiumExecutable } from '../../../../tooling/chromium.mjs';
 import type { DemoApi } from '../web/api.js';
-
-/** apps/demo, from dist/node/browser.js. */
-export const demoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { demoRoot } from './paths.js';
 
 export interface DemoPage {
   page: Page;
