@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { BenchOptions } from '../bench.js';
 import { parseShapes } from '../shapes.js';
 import { demoRoot } from './paths.js';
 
@@ -71,3 +72,22 @@ export const COMMON_USAGE = `
   --reps N                  timed repetitions per variant; the median is reported
   --out DIR                 where report files go (default: apps/demo/reports)
   CHROMIUM_PATH=...         use this Chromium instead of the one from @sparticuz/chromium`;
+
+/** Warm-up runs before timing: the first calls compile shaders and grow heaps. */
+export const WARMUP = 3;
+
+/** The benchmark settings the flags describe (forward and backward, every --bench-shapes). */
+export function benchOptionsFrom(opts: CliOptions): Omit<BenchOptions, 'onProgress'> {
+  return {
+    shapes: opts.benchShapes.map(([batch, time, features]) => ({
+      batch: batch!,
+      time: time!,
+      features: features!,
+    })),
+    density: opts.density,
+    seed: opts.seed,
+    reps: opts.reps,
+    warmup: WARMUP,
+    backward: true,
+  };
+}

@@ -1,8 +1,7 @@
 // `pnpm bench`: fused kernel vs the composite tfjs ops vs tf.mean, side by side on each backend in
 // one process (Node) or one page (Chromium), forward and backward. Writes bench.json + bench.md.
-import { copyBandwidthGBps } from '../bench.js';
 import { benchMarkdown, environmentMarkdown } from '../report.js';
-import { COMMON_USAGE, parseCli } from './args.js';
+import { benchOptionsFrom, COMMON_USAGE, parseCli, WARMUP } from './args.js';
 import { log, nodeEnvironment, runSession, writeReport } from './run.js';
 
 const USAGE = `pnpm bench [-- options]\n\nTimes the fused masked mean against the composite and tf.mean.\n${COMMON_USAGE}`;
@@ -14,25 +13,13 @@ async function main(): Promise<void> {
     usage: USAGE,
   });
   const env = nodeEnvironment();
-  const bench = {
-    shapes: opts.benchShapes.map(([batch, time, features]) => ({
-      batch: batch!,
-      time: time!,
-      features: features!,
-    })),
-    density: opts.density,
-    seed: opts.seed,
-    reps: opts.reps,
-    warmup: 3,
-    backward: true,
-  };
+  const bench = benchOptionsFrom(opts);
   const session = await runSession(opts.backends, env, null, bench);
-  session.copyGBps['node'] = copyBandwidthGBps();
   env.notes?.push(
     `memory-copy bandwidth (TypedArray.set, GB/s read): ${Object.entries(session.copyGBps)
       .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(', ')}`,
-    `mask density ${opts.density}, seed ${opts.seed}, median of ${opts.reps} runs after 1 warm-up; backward = one tf.grad call (forward + backward)`,
+    `mask density ${opts.density}, seed ${opts.seed}, median of ${opts.reps} runs after ${WARMUP} warm-up runs; backward = one tf.grad call (forward + backward)`,
     'SwiftShader WebGL is a CPU emulation: compare ratios, not absolute webgl times',
   );
   const markdown = [

@@ -2,10 +2,9 @@
 // each is compared with the float64 reference and with every other backend; then a speed table.
 // Writes report.json and report.md; exits non-zero on any FAIL.
 
-import { copyBandwidthGBps } from '../bench.js';
 import { buildMatrix, matrixCases } from '../matrix.js';
 import { benchMarkdown, environmentMarkdown, matrixFailures, matrixMarkdown } from '../report.js';
-import { COMMON_USAGE, parseCli } from './args.js';
+import { benchOptionsFrom, COMMON_USAGE, parseCli } from './args.js';
 import { log, nodeEnvironment, runSession, writeReport } from './run.js';
 
 const USAGE = `pnpm demo [-- options]\n\nRuns the masked-mean conformance matrix on every backend.\n${COMMON_USAGE}
@@ -24,19 +23,7 @@ async function main(): Promise<number> {
     seed: opts.seed,
     conformance: opts.conformance,
   };
-  const session = await runSession(opts.backends, env, spec, {
-    shapes: opts.benchShapes.map(([batch, time, features]) => ({
-      batch: batch!,
-      time: time!,
-      features: features!,
-    })),
-    density: opts.density,
-    seed: opts.seed,
-    reps: opts.reps,
-    warmup: 3,
-    backward: true,
-  });
-  session.copyGBps['node'] = copyBandwidthGBps();
+  const session = await runSession(opts.backends, env, spec, benchOptionsFrom(opts));
   const matrix = buildMatrix(matrixCases(spec), session.results);
   const failures = matrixFailures(matrix);
   const markdown = [

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchOptions, BenchRow } from '../bench.js';
-import { runBench } from '../bench.js';
+import { copyBandwidthGBps, runBench } from '../bench.js';
 import type { CaseResult, MatrixSpec } from '../matrix.js';
 import { matrixCases, runCases } from '../matrix.js';
 import type { Environment } from '../report.js';
@@ -78,6 +78,7 @@ export async function runSession(
       () => runBench(bench!),
     );
   }
+  if (bench) session.copyGBps['node'] = copyBandwidthGBps();
   const inBrowser = backends.filter((n) => n.startsWith('chromium:'));
   if (inBrowser.length) {
     log('starting headless Chromium with the demo page...');
