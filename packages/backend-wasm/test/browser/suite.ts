@@ -1,0 +1,45 @@
+// The browser suite, shared by the plain page (tfjs's SIMD build) and the cross-origin-isolated
+// page (threaded-SIMD build): first it asserts which build and kernel module the page really got,
+// so a misconfigured page fails instead of testing the same build twice.
+import '../../src/index.js';
+import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
+import { env, setBackend } from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { wasmKernelModuleInfo } from '../../src/index.js';
+import {
+  checkHeapGrowthBetweenCalls,
+  checkNoLeaksOver1000Calls,
+  checkOutputsOverwriteStaleMemory,
+} from '../support/heap_checks.js';
+import { pathCases } from '../support/path_cases.js';
+import { useBundledWasmBinaries } from './wasm_paths.js';
+
+export function defineBrowserWasmSuite(page: { isolated: boolean }): void {
+  beforeAll(async () => {
+    useBundledWasmBinaries();
+    expect(await setBackend('wasm')).toBe(true);
+  });
+
+  const build = page.isolated
+    ? 'tfjs threaded-SIMD on a shared heap, served by the shared-memory module'
+    : 'tfjs SIMD without threads on an unshared heap, served by the simd module';
+  describe(`wasm build in a ${page.isolated ? 'cross-origin-isolated' : 'plain'} page`, () => {
+    it(`is ${build}`, () => {
+      expect(globalThis.crossOriginIsolated).toBe(page.isolated);
+      expect(env().get('WASM_HAS_SIMD_SUPPORT')).toBe(true);
+      expect(env().get('WASM_HAS_MULTITHREAD_SUPPORT')).toBe(page.isolated);
+      const info = wasmKernelModuleInfo();
+      expect(info.variant).toBe(page.isolated ? 'simd-shared' : 'simd');
+      expect(info.memory.buffer).toBeInstanceOf(page.isolated ? SharedArrayBuffer : ArrayBuffer);
+    });
+    it('outputs overwrite stale memory', () => checkOutputsOverwriteStaleMemory());
+    it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls());
+    it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls());
+  });
+
+  describe('kernel loops', () => {
+    for (const c of pathCases()) it(c.name, () => checkCase(c));
+  });
+
+  defineConformanceSuite({ describe, it }, { path: 'fused' });
+}
