@@ -14,6 +14,7 @@ export {
 } from './cases.js';
 export { type ErrorCase, errorCases } from './errors.js';
 export { randomFloats, randomMask, seededRandom } from './random.js';
+export { defineRegistrationSuite } from './registration.js';
 export {
   type ConformanceOptions,
   checkCase,
