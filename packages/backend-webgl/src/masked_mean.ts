@@ -7,11 +7,13 @@ import {
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { maskLayout } from './layout.js';
+import { packedMaskedMeans, usePackedPath } from './packed.js';
 import { flatView, maskedMeans } from './reduce.js';
 
 /**
  * MaskedMean for 'webgl': the mask is read in the same shader as x, no transpose and no x-sized
- * temporary (beyond tfjs unpacking a packed input). See reduce.ts for the passes.
+ * temporary. A packed x in the [..., time, features] layout reduced over time is read packed
+ * (packed.ts); other layouts of a packed x are unpacked first. See reduce.ts for the passes.
  */
 export const maskedMeanWebGL: KernelFunc = ({ inputs, backend, attrs }): TensorInfo => {
   const { x, mask } = inputs as MaskedMeanInputs;
@@ -22,6 +24,10 @@ export const maskedMeanWebGL: KernelFunc = ({ inputs, backend, attrs }): TensorI
   if (outSize === 0 || g.reduceSize === 0) {
     // Nothing to read: an empty result, or rows with no element at all (exactly 0). No shader.
     return webgl.makeTensorInfo(g.outShape, 'float32', new Float32Array(outSize));
+  }
+  if (usePackedPath(webgl, x, mask, axis)) {
+    // x in a packed texture (what tfjs's packed ops produce): read as is, no unpacking pass.
+    return packedMaskedMeans(webgl, x, mask, axis, g.outShape);
   }
   const temps: TensorInfo[] = [];
   try {

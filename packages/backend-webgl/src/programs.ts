@@ -9,14 +9,14 @@ import type { MaskLayout } from './layout.js';
  */
 export const MAX_WINDOW = 256;
 
-type CustomUniform = NonNullable<GPGPUProgram['customUniforms']>[number];
+export type CustomUniform = NonNullable<GPGPUProgram['customUniforms']>[number];
 
 /**
  * Collects uniform declarations and their values in one order. Every size and stride is a uniform,
  * and inputs use tfjs's shape uniforms, so a shader is compiled once per structure (number of runs,
  * pass kind), not once per shape.
  */
-class Uniforms {
+export class Uniforms {
   readonly declarations: CustomUniform[] = [];
   readonly values: number[][] = [];
 
@@ -64,7 +64,7 @@ abstract class Base implements MaskedProgram {
 }
 
 /** GLSL adding the mask-level offset of flat index `flat` over `runs` to `target`. */
-function decompose(
+export function decompose(
   flat: string,
   target: string,
   flatStrides: string,
@@ -85,7 +85,7 @@ function decompose(
 }
 
 /** GLSL advancing the odometer r0..r{n-1} (and `off`) to the next reduced position. */
-function advance(n: number): string {
+export function advance(n: number): string {
   if (n === 0) return '';
   const carry = (j: number): string =>
     j === 0

@@ -63,8 +63,8 @@ export function maskedMeans(
     });
     return run(backend, program, [x, r.mask]);
   }
-  let windows = Math.ceil(reduceSize / MAX_WINDOW);
-  let partials = run(
+  const windows = Math.ceil(reduceSize / MAX_WINDOW);
+  const partials = run(
     backend,
     new MaskedWindowProgram({
       layout,
@@ -78,6 +78,23 @@ export function maskedMeans(
     }),
     [x, r.mask],
   );
+  return combinePartials(backend, partials, windows, keptSize, inner);
+}
+
+/**
+ * The passes after the first: `partials` (unpacked, flat [keptSize, windows, inner + 1], sums
+ * and count scaled by 1 / MAX_WINDOW) are summed MAX_WINDOW windows at a time, the last pass
+ * dividing. Takes ownership of `partials` (disposed); returns flat means [keptSize * inner].
+ */
+export function combinePartials(
+  backend: MathBackendWebGL,
+  first: TensorInfo,
+  windowsIn: number,
+  keptSize: number,
+  inner: number,
+): TensorInfo {
+  let partials = first;
+  let windows = windowsIn;
   while (windows > MAX_WINDOW) {
     const windowsOut = Math.ceil(windows / MAX_WINDOW);
     const next = run(

@@ -150,6 +150,54 @@ export function extraCases(): ConformanceCase[] {
       ),
     );
   }
+  {
+    // The packed path's layout ([batch, time, features] reduced over time) with odd T and F (the
+    // last texel row and column half empty): 70,001 steps -> 274 windows of 128 texel rows -> 2
+    // -> 1 (three passes). Masked positions hold NaN/±Inf; row 1 has three valid steps.
+    const t = 70_001;
+    const x = randomFloats(rand, 2 * t);
+    const mask = randomMask(rand, 2 * t, 0.5);
+    for (let i = 0; i < t; i++) if (!mask[i]) x[i] = [Number.NaN, Infinity, -Infinity][i % 3]!;
+    mask.fill(0, t, 2 * t);
+    for (const i of [t, t + 40_001, 2 * t - 1]) mask[i] = 1;
+    cases.push(
+      make(
+        'three passes, packed layout: [2,70001,1] mask [2,70001] axis 1',
+        [2, t, 1],
+        [2, t],
+        [1],
+        x,
+        mask,
+      ),
+    );
+  }
+  {
+    // Valid non-finite values in different windows of the packed layout, odd T and F.
+    const [b, t, f] = [4, 3001, 3];
+    const x = randomFloats(rand, b * t * f);
+    const mask = randomMask(rand, b * t, 0.5);
+    const valid = (bi: number, ti: number, fi: number, v: number) => {
+      x[(bi * t + ti) * f + fi] = v;
+      mask[bi * t + ti] = 1;
+    };
+    valid(0, 5, 0, Infinity);
+    valid(0, 2900, 0, -Infinity); // (0, 0) -> NaN
+    valid(1, 1000, 2, Infinity); // (1, 2) -> +Inf
+    valid(2, 3000, 1, -Infinity); // (2, 1) -> -Inf, in the half-empty last texel row
+    valid(3, 7, 2, Number.NaN); // (3, 2) -> NaN
+    // Masked-out non-finite values next to valid ones in the same texels.
+    for (let ti = 0; ti < t; ti++) if (!mask[3 * t + ti]) x[(3 * t + ti) * f] = Number.NaN;
+    cases.push(
+      make(
+        'valid ±Inf/NaN in different windows, packed layout: [4,3001,3] axis 1',
+        [b, t, f],
+        [b, t],
+        [1],
+        x,
+        mask,
+      ),
+    );
+  }
   return cases;
 }
 
@@ -249,8 +297,49 @@ function packed(t: Tensor): Tensor {
 }
 
 /**
+ * Whether MaskedMean reads a packed x as is (no unpacking pass): x is [..., T, F], the mask covers
+ * every dim but the last, and T (the mask's last dim) is reduced. The README's contract.
+ */
+export function takesPackedPath(
+  xShape: readonly number[],
+  maskShape: readonly number[],
+  axis: number[],
+) {
+  const k = maskShape.length;
+  return xShape.length >= 2 && k === xShape.length - 1 && axis.includes(k - 1);
+}
+
+/**
+ * Records, while installed, the programs the webgl backend runs (by class name) and the data ids
+ * it unpacks (`unpackTensor`, which `runWebGLProgram` also calls for a packed input of an
+ * unpacked program).
+ */
+export function spyOnBackend() {
+  const backend = webgl();
+  const programs: string[] = [];
+  const unpacked: object[] = [];
+  const run = backend.runWebGLProgram;
+  const unpack = backend.unpackTensor;
+  backend.runWebGLProgram = function (this: MathBackendWebGL, ...args) {
+    programs.push(args[0].constructor.name);
+    return run.apply(this, args);
+  };
+  backend.unpackTensor = function (this: MathBackendWebGL, ...args) {
+    unpacked.push(args[0].dataId);
+    return unpack.apply(this, args);
+  };
+  const restore = () => {
+    backend.runWebGLProgram = run;
+    backend.unpackTensor = unpack;
+  };
+  return { programs, unpacked, restore };
+}
+
+/**
  * Every shared conformance case (plus the extra ones), forward and gradient kernels, with x, the
- * mask and dy in packed textures; asserts they are packed, so the unpacking path really runs.
+ * mask and dy in packed textures; asserts they are packed, that the forward kernel reads a packed
+ * x without unpacking it in the layouts of the packed path (and unpacks it in the others), and
+ * checks values against the reference.
  */
 export function definePackedInputCases(t: TestApi, precision: Precision): void {
   t.it(
@@ -263,6 +352,7 @@ export function definePackedInputCases(t: TestApi, precision: Precision): void {
         (c) => size(c.xShape) > 0 && !(precision === 'float16' && c.halfUnsafe),
       );
       expect(cases.length).toBeGreaterThan(100);
+      let packedPath = 0;
       for (const c of cases) {
         const axis = normalisedAxis(c);
         const maskValid = Uint8Array.from(c.mask as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0));
@@ -270,7 +360,23 @@ export function definePackedInputCases(t: TestApi, precision: Precision): void {
         const m0 = tensor(maskValid, c.maskShape, 'bool');
         const dy0 = tensor(c.dy, outShapeOf(c, true));
         const [x, mask, dy] = [packed(x0), packed(m0), packed(dy0)];
-        const y = maskedMean(x, mask, c.axis, c.keepDims);
+        const spy = spyOnBackend();
+        let y: Tensor;
+        try {
+          y = maskedMean(x, mask, c.axis, c.keepDims);
+        } finally {
+          spy.restore();
+        }
+        if (takesPackedPath(c.xShape, c.maskShape, axis)) {
+          packedPath++;
+          expect(spy.programs, c.name).toContain('PackedMaskedWindowProgram');
+          expect(spy.programs, c.name).not.toContain('MaskedWindowProgram');
+          expect(spy.unpacked, c.name).not.toContain(x.dataId);
+        } else {
+          expect(spy.programs, c.name).not.toContain('PackedMaskedWindowProgram');
+          expect(spy.unpacked, c.name).toContain(x.dataId);
+        }
+        expect(webgl().texData.get(x.dataId).isPacked, c.name).toBe(true);
         const ref = referenceMaskedMean(c.x, c.xShape, maskValid, c.maskShape, axis, c.keepDims);
         expect(y.shape, c.name).toEqual(ref.shape);
         check(
@@ -285,6 +391,8 @@ export function definePackedInputCases(t: TestApi, precision: Precision): void {
           { dy, mask },
           { axis, xShape: c.xShape },
         ) as Tensor;
+        // dx is written packed (as tfjs's packed ops write theirs) for x of rank >= 2.
+        expect(webgl().texData.get(dx.dataId).isPacked ?? false, c.name).toBe(c.xShape.length >= 2);
         const refDx = referenceMaskedMeanGrad(c.dy, c.xShape, maskValid, c.maskShape, axis);
         check(
           `${c.name} gradient`,
@@ -295,6 +403,8 @@ export function definePackedInputCases(t: TestApi, precision: Precision): void {
         );
         dispose([x0, m0, dy0, x, mask, dy, y, dx]);
       }
+      // A good share of the cases have the [batch, time, features]-like layout of the packed path.
+      expect(packedPath).toBeGreaterThan(cases.length / 4);
       expect(memory().numTensors).toBe(before);
     },
     300_000,

@@ -39,7 +39,9 @@ describe('shader cache', () => {
     const cache = (backend as unknown as { binaryCache: Record<string, unknown> }).binaryCache;
     const ours = () =>
       Object.keys(cache).filter((k) =>
-        /^(MaskedWindowProgram|CombineProgram|MaskedMeanGradProgram)_/.test(k),
+        /^(MaskedWindowProgram|CombineProgram|MaskedMeanGradProgram|PackedMaskedWindowProgram|MaskedMeanGradPackedProgram)_/.test(
+          k,
+        ),
       ).length;
     // Same structure, different sizes, in three texture-layout classes: all textures narrow;
     // two passes; outputs over WEBGL_MAX_SIZE_FOR_NARROW_TEXTURE (tfjs squarifies them, which
@@ -69,10 +71,43 @@ describe('shader cache', () => {
       counts.push(ours());
       dispose([x, mask, y, dx]);
     }
-    // Single pass: forward, counts, gradient. [3,600,7] adds the forward window pass, its final
-    // combine, the count combine, and the gradient's squarified-output variant (12,600 values);
-    // after that no new shader, whatever the sizes.
-    expect(counts).toEqual([3, 3, 3, 7, 7, 7, 7]);
+    // Single pass: forward, counts, gradient (written packed under WEBGL_PACK). [7,11,3] adds the
+    // packed gradient's variant for an odd last dim (tfjs keys shaders by whether the output's
+    // row stride equals its texture width). [3,600,7] adds the forward window pass, its final
+    // combine and the count combine; after that no new shader, whatever the sizes.
+    expect(counts).toEqual([3, 3, 4, 7, 7, 7, 7]);
+  });
+
+  it('compiles one packed-path shader per structure, not one per shape', async () => {
+    const backend = webgl();
+    const cache = (backend as unknown as { binaryCache: Record<string, unknown> }).binaryCache;
+    const packedPath = () =>
+      Object.keys(cache).filter((k) => /^PackedMaskedWindowProgram_/.test(k)).length;
+    // Pairs of different shapes in one structure class: pass kind ('mean', or 'partial' from
+    // 129 texel rows on), and whether the packed output's and the mask's shape equal their
+    // texture shape (tfjs specialises those: an even row count), each pair's second compiles
+    // nothing new.
+    const shapes = [
+      [4, 20, 8],
+      [6, 40, 4], // mean, even rows
+      [5, 30, 6],
+      [7, 11, 3], // mean, odd rows
+      [3, 600, 7],
+      [9, 700, 5], // partial (3 windows), odd output rows
+      [2, 900, 9],
+      [4, 1000, 3], // partial (4 windows), even output rows
+    ];
+    const counts: number[] = [];
+    for (const shape of shapes) {
+      const [b, t] = shape as [number, number, number];
+      const x0 = tensor(ramp(shape.reduce((p, d) => p * d, 1)), shape);
+      const x = engine().makeTensorFromTensorInfo(backend.packTensor(x0), backend);
+      const mask = tensor(stripes(b * t), [b, t], 'bool');
+      const y = runMaskedMean(x, mask, [1]);
+      counts.push(packedPath());
+      dispose([x0, x, mask, y]);
+    }
+    expect(counts).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
   });
 });
 
@@ -113,6 +148,7 @@ describe('resources', () => {
       [[6, 50, 8], [6, 50], [1]], // one pass
       [[3, 3000, 2], [3, 3000], [1]], // windows + final pass
       [[1, 70_000], [1, 70_000], [1]], // three passes
+      [[1, 70_001, 2], [1, 70_001], [1]], // packed path: three passes
       [
         [5, 4, 6, 3],
         [5, 4, 6],
@@ -125,8 +161,14 @@ describe('resources', () => {
       const m = maskShape.reduce((p, d) => p * d, 1);
       const x = tensor(ramp(n), xShape);
       const mask = tensor(stripes(m), maskShape, 'bool');
-      // Packed copies, so the kernels' unpacking temporaries are exercised too.
+      // x in an unpacked texture, and a packed copy: both paths (the packed one where the layout
+      // allows it, else the unpacking one) and their temporaries.
+      backend.uploadToGPU(x.dataId);
       const xp = engine().makeTensorFromTensorInfo(backend.packTensor(x), backend);
+      expect([
+        backend.texData.get(x.dataId).isPacked ?? false,
+        backend.texData.get(xp.dataId).isPacked,
+      ]).toEqual([false, true]);
       return { x, mask, xp };
     });
     const round = async () => {
