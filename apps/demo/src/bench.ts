@@ -55,8 +55,15 @@ export function compositeMaskedMean(x: tf.Tensor3D, maskF: tf.Tensor2D): tf.Tens
  * webgl, reading one element forces every queued program to finish.
  */
 function fence(t: tf.Tensor): void {
-  if (tf.getBackend() !== 'webgl') return;
-  tf.tidy(() => tf.slice(tf.reshape(t, [-1]), 0, Math.min(1, t.size))).dataSync();
+  if (tf.getBackend() !== 'webgl' || t.size === 0) return;
+  // Slice the first element in place: a reshape of a packed result is not free on webgl (it
+  // copies the whole tensor), which would bill an x-sized pass to every backward variant.
+  const first =
+    t.rank === 0
+      ? t
+      : tf.slice(t, new Array<number>(t.rank).fill(0), new Array<number>(t.rank).fill(1));
+  first.dataSync();
+  if (first !== t) first.dispose();
 }
 
 async function timeMs(f: () => tf.Tensor, reps: number, warmup: number): Promise<number> {
