@@ -82,26 +82,7 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
       .int('mmWindowSteps', spec.windowSteps)
       .int('mmTotalSteps', spec.totalSteps)
       .float('mmInvScale', spec.invScale)
-      .ints(
-        'mmKeptFlat',
-        layout.kept.map((r) => r.flatStride),
-      )
-      .ints(
-        'mmKeptMask',
-        layout.kept.map((r) => r.maskStride),
-      )
-      .ints(
-        'mmRedFlat',
-        layout.reduced.map((r) => r.flatStride),
-      )
-      .ints(
-        'mmRedMask',
-        layout.reduced.map((r) => r.maskStride),
-      )
-      .ints(
-        'mmRedSize',
-        layout.reduced.map((r) => r.size),
-      );
+      .layout(layout);
     this.customUniforms = u.declarations;
     this.uniformValues = u.values;
     const odometer = Array.from({ length: nr }, (_, j) => `int r${j} = 0;`).join(' ');

@@ -39,6 +39,30 @@ export class Uniforms {
     }
     return this;
   }
+
+  /** The strides and sizes of the kept and reduced runs, as every masked program reads them. */
+  layout(layout: MaskLayout): this {
+    return this.ints(
+      'mmKeptFlat',
+      layout.kept.map((r) => r.flatStride),
+    )
+      .ints(
+        'mmKeptMask',
+        layout.kept.map((r) => r.maskStride),
+      )
+      .ints(
+        'mmRedFlat',
+        layout.reduced.map((r) => r.flatStride),
+      )
+      .ints(
+        'mmRedMask',
+        layout.reduced.map((r) => r.maskStride),
+      )
+      .ints(
+        'mmRedSize',
+        layout.reduced.map((r) => r.size),
+      );
+  }
 }
 
 /** A program plus the values of its custom uniforms, ready for `runWebGLProgram`. */
@@ -153,26 +177,7 @@ export class MaskedWindowProgram extends Base {
         .int('mmWindowLen', spec.windowLen)
         .int('mmReduceSize', spec.reduceSize)
         .float('mmInvScale', spec.invScale)
-        .ints(
-          'mmKeptFlat',
-          layout.kept.map((r) => r.flatStride),
-        )
-        .ints(
-          'mmKeptMask',
-          layout.kept.map((r) => r.maskStride),
-        )
-        .ints(
-          'mmRedFlat',
-          layout.reduced.map((r) => r.flatStride),
-        )
-        .ints(
-          'mmRedMask',
-          layout.reduced.map((r) => r.maskStride),
-        )
-        .ints(
-          'mmRedSize',
-          layout.reduced.map((r) => r.size),
-        ),
+        .layout(layout),
     );
     const odometer = Array.from({ length: nr }, (_, j) => `int r${j} = 0;`).join(' ');
     const accumulate = hasX
