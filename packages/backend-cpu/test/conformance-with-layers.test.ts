@@ -10,4 +10,4 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-defineConformanceSuite({ describe, it }, { path: 'fused' });
+defineConformanceSuite({ describe, it }, { path: 'fused', secondOrder: true });

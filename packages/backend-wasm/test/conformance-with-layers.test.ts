@@ -12,4 +12,4 @@ beforeAll(async () => {
   expect(wasmKernelModuleInfo().variant).toBe('simd');
 });
 
-defineConformanceSuite({ describe, it }, { path: 'fused' });
+defineConformanceSuite({ describe, it }, { path: 'fused', secondOrder: true });

@@ -1,6 +1,8 @@
 import {
   cast,
   divNoNan,
+  mul,
+  onesLike,
   reshape,
   scalar,
   sum,
@@ -55,7 +57,10 @@ export function compositeMaskedMeanGrad(
     }
     const m = maskToRank(mask, xShape.length);
     const counts = sum(cast(m, 'float32'), axis, true);
+    // 1/count from the mask alone, so nothing on dy's path is a comparison (tfjs's divNoNan puts
+    // an Equal there, which has no gradient and would break double backprop).
+    const inverse = divNoNan(onesLike(counts), counts);
     // where() broadcasts condition, value and 0 together to exactly xShape.
-    return where(m, divNoNan(dy, counts), zeros(xShape));
+    return where(m, mul(dy, inverse), zeros(xShape));
   });
 }

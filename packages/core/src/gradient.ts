@@ -1,5 +1,11 @@
 import { type GradConfig, type Tensor, zeros } from '@tensorflow/tfjs-core';
-import { asMaskedMeanAttrs, MaskedMean } from './kernel_names.js';
+import {
+  asMaskedMeanAttrs,
+  asMaskedMeanGradAttrs,
+  MaskedMean,
+  MaskedMeanGrad,
+} from './kernel_names.js';
+import { maskedMean } from './masked_mean.js';
 import { maskedMeanGradient } from './masked_mean_grad.js';
 
 /**
@@ -14,6 +20,24 @@ export const maskedMeanGradConfig: GradConfig = {
     const { axis, keepDims } = asMaskedMeanAttrs(attrs);
     return {
       x: () => maskedMeanGradient(dy as Tensor, mask, axis, keepDims),
+      mask: () => zeros(mask.shape, 'float32'),
+    };
+  },
+};
+
+/**
+ * The gradient of the gradient kernel, so double backprop (e.g. gradient penalties) works on the
+ * fused path. dx = mask * dy / count is linear in dy; its adjoint sums `ddx` over the valid
+ * elements and divides by the same count: exactly the masked mean of ddx, in dy's keepDims layout.
+ */
+export const maskedMeanGradGradConfig: GradConfig = {
+  kernelName: MaskedMeanGrad,
+  inputsToSave: ['mask'],
+  gradFunc: (ddx, saved, attrs) => {
+    const [mask] = saved as [Tensor];
+    const { axis } = asMaskedMeanGradAttrs(attrs);
+    return {
+      dy: () => maskedMean(ddx as Tensor, mask, axis, true),
       mask: () => zeros(mask.shape, 'float32'),
     };
   },

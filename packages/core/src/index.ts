@@ -1,13 +1,14 @@
 import { registerGradient } from '@tensorflow/tfjs-core';
-import { maskedMeanGradConfig } from './gradient.js';
+import { maskedMeanGradConfig, maskedMeanGradGradConfig } from './gradient.js';
 
 // Importing the package registers the gradient, so tf.grad / optimizers / model.fit work on every
 // backend, with or without a plugin kernel.
 registerGradient(maskedMeanGradConfig);
+registerGradient(maskedMeanGradGradConfig);
 
 export { compositeMaskedMean, compositeMaskedMeanGrad } from './composite.js';
 export { type MaskedMeanGeometry, maskedMeanGeometry } from './geometry.js';
-export { maskedMeanGradConfig } from './gradient.js';
+export { maskedMeanGradConfig, maskedMeanGradGradConfig } from './gradient.js';
 export {
   asMaskedMeanAttrs,
   asMaskedMeanGradAttrs,

@@ -10,4 +10,4 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-defineConformanceSuite({ describe, it }, { path: 'fallback' });
+defineConformanceSuite({ describe, it }, { path: 'fallback', secondOrder: true });

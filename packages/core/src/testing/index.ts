@@ -18,6 +18,7 @@ export { defineRegistrationSuite } from './registration.js';
 export {
   type ConformanceOptions,
   checkCase,
+  checkSecondOrder,
   defineConformanceSuite,
   type TestApi,
 } from './suite.js';

@@ -37,6 +37,12 @@ export interface ConformanceOptions {
   cases?: ConformanceCase[];
   /** Per-test timeout in ms (browsers with software GL are slow on the long cases). */
   timeout?: number;
+  /**
+   * Also check double backprop (the gradient of the gradient with respect to dy). Its tape runs
+   * through tfjs's Reshape (and, on the fallback path, built-in ops), so it needs tfjs's built-in
+   * gradients registered: enable it where @tensorflow/tfjs-layers (or @tensorflow/tfjs) is loaded.
+   */
+  secondOrder?: boolean;
 }
 
 const normaliseAxis = (c: ConformanceCase): number[] => {
@@ -104,6 +110,38 @@ export async function checkCase(
     await checkNumericGradient(c, gotDx);
   }
   dispose([x, xf, mask, y, dy, dx]);
+  const after = memory().numTensors;
+  if (after !== before) throw new Error(`leak: numTensors ${before} -> ${after}`);
+}
+
+/**
+ * dx(dy) = mask * dy / count is linear in dy, so the gradient of dx with respect to dy, applied to
+ * a cotangent w of x's shape, is the masked mean of w (keepDims layout, reshaped to dy's shape).
+ */
+export async function checkSecondOrder(c: ConformanceCase, precision: Precision = 'float32') {
+  const axis = normaliseAxis(c);
+  const w = Float32Array.from(c.x, (_, i) => ((i * 7) % 11) - 5);
+  const ref = referenceMaskedMean(w, c.xShape, c.mask, c.maskShape, axis, c.keepDims);
+  const before = memory().numTensors;
+  const x = tensor(Float32Array.from(c.x), c.xShape);
+  const mask = tensor(c.mask, c.maskShape, c.maskDtype);
+  const dy = tensor(c.dy, ref.shape);
+  const wt = tensor(w, c.xShape);
+  const dxOf = (d: Tensor) => grad((v: Tensor) => maskedMean(v, mask, c.axis, c.keepDims))(x, d);
+  const ddy = grad(dxOf)(dy, wt);
+  assertShape('second order', ddy.shape, ref.shape);
+  const got = await ddy.data();
+  const problems: string[] = [];
+  for (let i = 0; i < ref.values.length; i++) {
+    const p = mismatch(
+      got[i]!,
+      ref.values[i]!,
+      allowedError(ref.maxAbs[i]!, ref.counts[i]!, precision),
+    );
+    if (p) problems.push(`[${i}] ${p}`);
+  }
+  dispose([x, mask, dy, wt, ddy]);
+  if (problems.length) fail('second order', problems, ref.values.length);
   const after = memory().numTensors;
   if (after !== before) throw new Error(`leak: numTensors ${before} -> ${after}`);
 }
@@ -204,6 +242,14 @@ export function defineConformanceSuite(t: TestApi, options: ConformanceOptions):
     for (const c of cases) {
       if (precision === 'float16' && c.halfUnsafe) continue; // documented: beyond float16 range
       t.it(c.name, () => checkCase(c, precision), timeout);
+    }
+
+    if (options.secondOrder) {
+      t.describe('double backprop: d(dx)/d(dy) applied to w is the masked mean of w', () => {
+        for (const c of cases.filter((k) => k.numericGradient || /all-masked|seed/.test(k.name))) {
+          t.it(c.name, () => checkSecondOrder(c, precision), timeout);
+        }
+      });
     }
 
     t.describe('bad input throws before any kernel runs and leaks nothing', () => {
