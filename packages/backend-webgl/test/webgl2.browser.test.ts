@@ -1,6 +1,9 @@
 // Primary configuration: WebGL 2 with tfjs's defaults (WEBGL_PACK on, float32 textures). Runs the
 // full shared conformance suite, the extra cases, and every case again with packed input textures.
+// tfjs-layers registers tfjs's built-in gradients (as an app using @tensorflow/tfjs has them), which
+// the double-backprop checks need.
 import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-layers';
 import '../src/index.js';
 import { defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
@@ -21,6 +24,9 @@ describe('configuration: WebGL 2, packed, float32 textures', () => {
   });
 });
 
-defineConformanceSuite({ describe, it }, { path: 'fused', precision: 'float32', timeout: 120_000 });
+defineConformanceSuite(
+  { describe, it },
+  { path: 'fused', precision: 'float32', timeout: 120_000, secondOrder: true },
+);
 defineExtraCases({ describe, it }, 'float32');
 definePackedInputCases({ describe, it }, 'float32');
