@@ -7,9 +7,6 @@
 import { playwright } from '@vitest/browser-playwright';
 import type { TestProjectInlineConfiguration } from 'vitest/config';
 import { CHROMIUM_ARGS, chromiumExecutable } from './chromium.mjs';
-import { reportFile } from './vitest-shared.js';
-
-export { CHROMIUM_ARGS, chromiumExecutable };
 
 export interface BrowserProjectOptions {
   /** Vitest project name; also names the JSON report. */
@@ -48,4 +45,3 @@ export async function browserProject(
   };
 }
 
-export { reportFile };
