@@ -1,25 +1,50 @@
 import { registerGradient } from '@tensorflow/tfjs-core';
-import { maskedMeanGradConfig, maskedMeanGradGradConfig } from './gradient.js';
+import { gradConfigsFor } from './gradients.js';
+import { MASKED_REDUCTIONS } from './ops/table.js';
 
-// Importing the package registers the gradient, so tf.grad / optimizers / model.fit work on every
-// backend, with or without a plugin kernel.
-registerGradient(maskedMeanGradConfig);
-registerGradient(maskedMeanGradGradConfig);
+// Importing the package registers every op's gradients (forward kernel and gradient kernel), so
+// tf.grad / optimizers / model.fit work on every backend, with or without a plugin kernel.
+for (const spec of MASKED_REDUCTIONS)
+  for (const config of gradConfigsFor(spec)) registerGradient(config);
 
-export { compositeMaskedMean, compositeMaskedMeanGrad } from './composite.js';
-export { type MaskedMeanGeometry, maskedMeanGeometry } from './geometry.js';
-export { maskedMeanGradConfig, maskedMeanGradGradConfig } from './gradient.js';
+export { compositeMaskedReduce, compositeMaskedReduceGrad } from './fallback/composite.js';
 export {
-  asMaskedMeanAttrs,
-  asMaskedMeanGradAttrs,
-  MaskedMean,
-  type MaskedMeanAttrs,
-  MaskedMeanGrad,
-  type MaskedMeanGradAttrs,
-  type MaskedMeanGradInputs,
-  type MaskedMeanInputs,
-} from './kernel_names.js';
-export { maskedMean } from './masked_mean.js';
-export { maskedMeanGradient } from './masked_mean_grad.js';
-export { referenceMaskedMean, referenceMaskedMeanGrad } from './reference.js';
-export { type MaskedMeanArgInfo, validateMaskedMeanArgs } from './validate.js';
+  forEachReduced,
+  keptBase,
+  type MaskedGeometry,
+  type MaskLayout,
+  maskedGeometry,
+  maskLayout,
+  type Run,
+} from './geometry.js';
+export { gradConfigsFor, maskedReduceGradient } from './gradients.js';
+export {
+  asReduceAttrs,
+  asReduceGradAttrs,
+  type MaskedReduceGradInputs,
+  type MaskedReduceInputs,
+} from './kernels.js';
+export { maskedMax, maskedMean, maskedMin, maskedSum } from './ops/index.js';
+export { type MaskedArgs, type MaskedReduceOp, prepareMaskedArgs } from './ops/masked_reduce.js';
+export {
+  type GradInput,
+  MASKED_MAX,
+  MASKED_MEAN,
+  MASKED_MIN,
+  MASKED_REDUCTIONS,
+  MASKED_SUM,
+  type MaskedReduceAttrs,
+  type MaskedReduceGradAttrs,
+  type MaskedReduction,
+  maskedReduction,
+  type ReducerName,
+} from './ops/table.js';
+export {
+  type ReferenceName,
+  type ReferenceResult,
+  referenceMaskedReduce,
+  referenceMaskedReduceGrad,
+  referenceMaskedReduceGradAdjoint,
+} from './reference/masked_reduce.js';
+export { REFERENCE_REDUCERS, type ReferenceReducer } from './reference/reducers.js';
+export { type MaskedArgInfo, validateMaskedArgs } from './validate.js';

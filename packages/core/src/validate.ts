@@ -5,8 +5,8 @@ const MASK_DTYPES: readonly DataType[] = ['bool', 'int32', 'float32'];
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;
 
-/** What the op knows about its arguments before any kernel runs. */
-export interface MaskedMeanArgInfo {
+/** What an op knows about its arguments before any kernel runs. */
+export interface MaskedArgInfo {
   xShape: readonly number[];
   xDtype: DataType;
   maskShape: readonly number[];
@@ -15,16 +15,21 @@ export interface MaskedMeanArgInfo {
   keepDims: unknown;
 }
 
+/** A printable form of any axis argument (JSON.stringify throws on a BigInt, and maps NaN to null). */
+const show = (value: unknown): string =>
+  Array.isArray(value) ? `[${value.map(show).join(',')}]` : String(value);
+
 /**
- * Checks every rule of SPEC.md "Errors" and returns the normalised axes (sorted, unique,
- * non-negative, each < mask rank). Every message names the argument and the shapes, because the
- * usual cause of a bad call is a mask built for a different layout than x.
+ * Checks every rule of docs/SPEC.md "Errors" for the op `op` and returns the normalised axes
+ * (sorted, unique, non-negative, each < mask rank). Every message starts with the op's name and
+ * names the argument and the shapes, because the usual cause of a bad call is a mask built for a
+ * different layout than x.
  */
-export function validateMaskedMeanArgs(info: MaskedMeanArgInfo): number[] {
+export function validateMaskedArgs(op: string, info: MaskedArgInfo): number[] {
   const { xShape, xDtype, maskShape, maskDtype, axis, keepDims } = info;
   const shapes = `(x.shape ${fmt(xShape)}, mask.shape ${fmt(maskShape)})`;
   const fail = (message: string): never => {
-    throw new Error(`maskedMean: ${message} ${shapes}`);
+    throw new Error(`${op}: ${message} ${shapes}`);
   };
 
   if (!X_DTYPES.includes(xDtype)) {
@@ -49,14 +54,14 @@ export function validateMaskedMeanArgs(info: MaskedMeanArgInfo): number[] {
     );
   }
   if (typeof keepDims !== 'boolean') {
-    fail(`keepDims must be a boolean, got ${String(keepDims)}`);
+    fail(`keepDims must be a boolean, got ${show(keepDims)}`);
   }
 
   const requested = axis === undefined ? [...Array(k).keys()] : Array.isArray(axis) ? axis : [axis];
   const normalised: number[] = [];
   for (const a of requested) {
     if (typeof a !== 'number' || !Number.isInteger(a)) {
-      fail(`axis must be an integer or an array of integers, got ${JSON.stringify(axis)}`);
+      fail(`axis must be an integer or an array of integers, got ${show(axis)}`);
     }
     if (a < -rank || a >= rank) {
       fail(`axis ${a} is out of range for x of rank ${rank} (valid: ${-rank}..${rank - 1})`);
@@ -68,7 +73,7 @@ export function validateMaskedMeanArgs(info: MaskedMeanArgInfo): number[] {
       );
     }
     if (normalised.includes(n)) {
-      fail(`axis ${JSON.stringify(axis)} repeats axis ${n}`);
+      fail(`axis ${show(axis)} repeats axis ${n}`);
     }
     normalised.push(n);
   }

@@ -2,7 +2,7 @@ import { randomFloats, randomMask, seededRandom } from './random.js';
 
 export type MaskDtype = 'bool' | 'int32' | 'float32';
 
-/** One call of maskedMean with everything needed to check it, forward and gradient. */
+/** One call of a masked reduction with everything needed to check it, forward and gradient. */
 export interface ConformanceCase {
   name: string;
   x: Float32Array | Int32Array;
@@ -83,10 +83,11 @@ function subsets(k: number): number[][] {
 const MASK_DTYPES: MaskDtype[] = ['bool', 'int32', 'float32'];
 
 /**
- * The shared conformance cases (SPEC.md): the seed example, ranks 1..4 with every legal axis set
- * and keepDims both ways, negative and default axes, every mask dtype, int32 x, NaN/Inf under the
- * mask and in valid positions, all-masked rows, zero-size batch and time axes, time lengths of 1
- * and 10,000, full-shape masks, and seeded random cases. Deterministic for a given seed.
+ * The conformance cases every op of the family runs (docs/SPEC.md): the seed example, ranks 1..4
+ * with every legal axis set and keepDims both ways, negative and default axes, every mask dtype,
+ * int32 x, NaN/Inf under the mask and in valid positions, all-masked rows, ties, zero-size batch,
+ * time and feature axes, time lengths of 1, 10,000 and 100,000, full-shape masks, values near
+ * float32's limit, and seeded random cases. Deterministic for a given seed.
  */
 export function conformanceCases(seed = 20261126): ConformanceCase[] {
   const rand = seededRandom(seed);
@@ -315,6 +316,63 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
     mask: randomMask(rand, 20000, 0.3),
     maskShape: [2, 10000],
     axis: 1,
+  });
+
+  // Long reductions: accumulation error must stay inside the bound at T = 100,000.
+  add({
+    name: 'time of 100,000, constant 1.1: [1,100000,4] mask [1,100000] axis 1',
+    x: new Float32Array(100000 * 4).fill(1.1),
+    xShape: [1, 100000, 4],
+    mask: new Array(100000).fill(1),
+    maskShape: [1, 100000],
+    axis: 1,
+  });
+  add({
+    name: 'time of 100,000 with a full-shape mask: [2,100000] axis 1',
+    x: randomFloats(rand, 200000),
+    xShape: [2, 100000],
+    mask: randomMask(rand, 200000, 0.5),
+    maskShape: [2, 100000],
+    axis: 1,
+  });
+
+  // Ties: few distinct values, so maxima and minima repeat within a slice (the gradient splits).
+  add({
+    name: 'ties: [6,9,3] with values in {-2..2} mask [6,9] axis 1',
+    x: Float32Array.from({ length: 162 }, () => Math.floor(rand() * 5) - 2),
+    xShape: [6, 9, 3],
+    mask: randomMask(rand, 54, 0.7),
+    maskShape: [6, 9],
+    axis: 1,
+    numericGradient: false,
+  });
+  add({
+    name: 'ties: a constant row and a row of one repeated extreme: [2,5] axis 1',
+    x: Float32Array.from([4, 4, 4, 4, 4, -1, 7, 3, 7, 7]),
+    xShape: [2, 5],
+    mask: [1, 1, 0, 1, 1, 1, 1, 1, 0, 1],
+    maskShape: [2, 5],
+    axis: 1,
+  });
+
+  // Near float32's limit: a mean of finite values is finite; a sum may overflow as float32 does.
+  add({
+    name: 'near float32 max: [[3e38, 3e38], [-3e38, -3e38, 3e38 masked]] axis 1',
+    x: Float32Array.from([3e38, 3e38, 0, -3e38, -3e38, 3e38]),
+    xShape: [2, 3],
+    mask: [1, 1, 0, 1, 1, 0],
+    maskShape: [2, 3],
+    axis: 1,
+    halfUnsafe: true,
+  });
+  add({
+    name: 'near float32 max over a long row: [1,1000,2] of 3e38 axis 1',
+    x: new Float32Array(2000).fill(3e38),
+    xShape: [1, 1000, 2],
+    mask: new Array(1000).fill(1),
+    maskShape: [1, 1000],
+    axis: 1,
+    halfUnsafe: true,
   });
 
   // Layouts users run: DeepFM multi-valued fields, per-token loss, wide features.

@@ -9,7 +9,9 @@ export interface ErrorCase {
   maskDtype: DataType;
   axis?: unknown;
   keepDims?: unknown;
-  /** The message must match this, and name the shapes. */
+  /** Dispose this input before the call: the op must refuse it, naming it. */
+  disposed?: 'x' | 'mask';
+  /** The message must match this (and start with the op's name). */
   message: RegExp;
 }
 
@@ -141,5 +143,32 @@ export const errorCases: ErrorCase[] = [
     maskDtype: 'bool',
     keepDims: 1,
     message: /keepDims must be a boolean, got 1/,
+  },
+  {
+    name: 'NaN axis',
+    xShape: [2, 3],
+    xDtype: 'float32',
+    maskShape: [2, 3],
+    maskDtype: 'bool',
+    axis: Number.NaN,
+    message: /axis must be an integer or an array of integers, got NaN/,
+  },
+  {
+    name: 'disposed x',
+    xShape: [2, 3, 4],
+    xDtype: 'float32',
+    maskShape: [2, 3],
+    maskDtype: 'bool',
+    disposed: 'x',
+    message: /x is disposed \(x\.shape \[2,3,4\]\)/,
+  },
+  {
+    name: 'disposed mask',
+    xShape: [2, 3, 4],
+    xDtype: 'float32',
+    maskShape: [2, 3],
+    maskDtype: 'bool',
+    disposed: 'mask',
+    message: /mask is disposed \(mask\.shape \[2,3\]\)/,
   },
 ];

@@ -1,9 +1,9 @@
 /**
- * `@masked-ops/core/testing`: the conformance cases every backend runs, the float64 oracle's
- * tolerance, and a framework-agnostic suite to register them.
+ * `@masked-ops/core/testing`: the conformance cases every backend runs for every op of the table,
+ * the one comparison with the float64 references, and framework-agnostic suites to register them.
  */
 
-// Importing the testing entry also registers the op's gradient, which its suite exercises.
+// Importing the testing entry also registers the ops' gradients, which its suite exercises.
 import '../index.js';
 
 export {
@@ -20,6 +20,17 @@ export {
   checkCase,
   checkSecondOrder,
   defineConformanceSuite,
+  makeTensor,
+  normaliseAxis,
+  OPS,
   type TestApi,
 } from './suite.js';
-export { allowedError, mismatch, type Precision, TOLERANCE_FACTOR } from './tolerance.js';
+export {
+  allowedError,
+  compareValues,
+  compareWithReference,
+  type Expected,
+  mismatch,
+  type Precision,
+  TOLERANCE_FACTOR,
+} from './tolerance.js';
