@@ -1,14 +1,17 @@
-import '@masked-ops/core'; // registers the gradient that calls MaskedMeanGrad
+import '@masked-ops/core'; // registers the gradients that call the gradient kernels
 import { registerKernel } from '@tensorflow/tfjs-core';
-import { maskedMeanCpuConfig } from './masked_mean.js';
-import { maskedMeanGradCpuConfig } from './masked_mean_grad.js';
+import { cpuKernelConfigs } from './register_all_kernels.js';
 
-/** Both kernel configs, for manual registration (e.g. after `unregisterKernel`). */
-export const cpuKernelConfigs = [maskedMeanCpuConfig, maskedMeanGradCpuConfig];
-
-// Importing the package registers the kernels for 'cpu'. Kernels are looked up per call, so this
-// works whether or not the cpu backend is already active.
+// Importing the package registers every kernel of core's op table for 'cpu'. Kernels are looked
+// up per call, so this works whether or not the cpu backend is already active.
 for (const config of cpuKernelConfigs) registerKernel(config);
 
-export { maskedMeanCpu, maskedMeanCpuConfig } from './masked_mean.js';
-export { maskedMeanGradCpu, maskedMeanGradCpuConfig } from './masked_mean_grad.js';
+export { maskedReduceCpu } from './masked_reduce.js';
+export { maskedReduceGradCpu } from './masked_reduce_grad.js';
+export {
+  CPU_GRAD_REDUCERS,
+  CPU_REDUCERS,
+  type CpuGradReducer,
+  type CpuReducer,
+} from './reducers.js';
+export { cpuKernelConfigs } from './register_all_kernels.js';

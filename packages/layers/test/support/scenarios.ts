@@ -1,10 +1,10 @@
 /**
  * Backend-agnostic scenarios shared by the cpu, wasm (Node) and webgl (browser) test files. They
  * build models and return plain numbers; each test file asserts. Expected values are hand-computed
- * literals (in the test files) or come from the float64 `referenceMaskedMean` of @masked-ops/core.
+ * literals (in the test files) or come from the float64 `referenceMaskedReduce` of @masked-ops/core.
  */
-import { referenceMaskedMean } from '@masked-ops/core';
-import { allowedError, mismatch, seededRandom } from '@masked-ops/core/testing';
+import { referenceMaskedReduce } from '@masked-ops/core';
+import { compareValues, seededRandom } from '@masked-ops/core/testing';
 import { memory, type Tensor, tensor, tensor2d, train } from '@tensorflow/tfjs-core';
 import {
   model as functionalModel,
@@ -114,7 +114,8 @@ export async function lstmScenario(): Promise<LstmComparison> {
   model.dispose();
 
   const units = 4;
-  const ref = referenceMaskedMean(
+  const ref = referenceMaskedReduce(
+    'mean',
     seqValues,
     [batch, steps, units],
     LSTM_STEP_MASK.flat(),
@@ -122,7 +123,8 @@ export async function lstmScenario(): Promise<LstmComparison> {
     [1],
     false,
   );
-  const plain = referenceMaskedMean(
+  const plain = referenceMaskedReduce(
+    'mean',
     seqValues,
     [batch, steps, units],
     new Array<number>(batch * steps).fill(1),
@@ -130,12 +132,7 @@ export async function lstmScenario(): Promise<LstmComparison> {
     [1],
     false,
   );
-  let worst: string | null = null;
-  pooledValues.flat().forEach((v, i) => {
-    const allowed = allowedError(ref.maxAbs[i]!, ref.counts[i]!, 'float32');
-    const bad = mismatch(v, ref.values[i]!, allowed);
-    if (bad != null && worst == null) worst = `output ${i}: ${bad}`;
-  });
+  const worst = compareValues(pooledValues.flat(), ref, 'float32')[0] ?? null;
   return {
     worst,
     pooled: pooledValues,
