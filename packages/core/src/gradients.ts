@@ -14,7 +14,7 @@ import { maskedMean, maskedSum } from './ops/index.js';
 import type { MaskedReduceGradAttrs, MaskedReduction, ReducerName } from './ops/table.js';
 
 /**
- * dx of a masked reduction (docs/SPEC.md "Gradients"): `dy` in the output layout (with or without
+ * dx of a masked reduction (docs/SPEC.md "The ops"): `dy` in the output layout (with or without
  * keepDims), the bool mask, the normalised axes, and x and the forward output y where the row's
  * gradient reads them. Runs the backend's gradient kernel when one is registered, else the
  * composite formula; neither needs a built-in gradient to be registered.

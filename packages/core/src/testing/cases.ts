@@ -94,7 +94,7 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
   const add = (input: CaseInput) => cases.push(makeCase(input, rand));
 
-  // SPEC.md's seed example: sequences of length 1..4 padded to 4, mask = (x != 0) over features.
+  // docs/SPEC.md's seed example: sequences of length 1..4 padded to 4, mask = (x != 0) over features.
   const seed4 = [1, 2, 3, 4].flatMap((len) =>
     [1, 2, 3, 4].flatMap((t) => (t <= len ? [10 * t, 10 * t] : [0, 0])),
   );

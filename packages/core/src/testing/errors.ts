@@ -1,6 +1,6 @@
 import type { DataType } from '@tensorflow/tfjs-core';
 
-/** A bad call and the message it must throw (SPEC.md "Errors"). */
+/** A bad call and the message it must throw (docs/SPEC.md "Errors"). */
 export interface ErrorCase {
   name: string;
   xShape: number[];
