@@ -15,9 +15,33 @@ export interface MaskedArgInfo {
   keepDims: unknown;
 }
 
-/** A printable form of any axis argument (JSON.stringify throws on a BigInt, and maps NaN to null). */
-const show = (value: unknown): string =>
-  Array.isArray(value) ? `[${value.map(show).join(',')}]` : String(value);
+/** A printable form of any argument (JSON.stringify throws on a BigInt, and maps NaN to null). */
+export const show = (value: unknown): string =>
+  Array.isArray(value)
+    ? `[${value.map(show).join(',')}]`
+    : typeof value === 'bigint'
+      ? `${value}n`
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : value !== null && typeof value === 'object'
+          ? `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
+          : String(value);
+
+/**
+ * The shape of a nested array if it is rectangular, else null. tfjs's `tensor()` infers a shape
+ * from the first element of each level and accepts ragged arrays silently (`[[1,2],[3]]` becomes
+ * a [2,2] tensor with garbage or a RangeError depending on the backend).
+ */
+export function rectangularShape(value: unknown): number[] | null {
+  if (!Array.isArray(value)) return [];
+  const inner = value.length === 0 ? [] : rectangularShape(value[0]);
+  if (inner === null) return null;
+  for (let i = 1; i < value.length; i++) {
+    const s = rectangularShape(value[i]);
+    if (s === null || s.length !== inner.length || s.some((d, j) => d !== inner[j])) return null;
+  }
+  return [value.length, ...inner];
+}
 
 /**
  * Checks every rule of docs/SPEC.md "Errors" for the op `op` and returns the normalised axes

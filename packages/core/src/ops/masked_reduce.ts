@@ -15,7 +15,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { compositeMaskedReduce } from '../fallback/composite.js';
 import { maskedReduceGradient } from '../gradients.js';
-import { validateMaskedArgs } from '../validate.js';
+import { rectangularShape, show, validateMaskedArgs } from '../validate.js';
 import type { MaskedReduceAttrs, MaskedReduction } from './table.js';
 
 /** A masked reduction as users call it; typed like tfjs's own reductions. */
@@ -26,15 +26,46 @@ export type MaskedReduceOp = <T extends Tensor = Tensor>(
   keepDims?: boolean,
 ) => T;
 
-function asTensor(op: string, name: string, value: Tensor | TensorLike): Tensor {
+const isTensorLike = (value: unknown): value is TensorLike =>
+  typeof value === 'number' ||
+  typeof value === 'boolean' ||
+  typeof value === 'string' ||
+  Array.isArray(value) ||
+  ArrayBuffer.isView(value);
+
+/** The argument as a tensor, or an error naming the op and the argument. */
+function asTensor(op: string, name: string, value: unknown): Tensor {
   if (value instanceof Tensor) {
     if (value.isDisposed) {
       throw new Error(`${op}: ${name} is disposed (${name}.shape [${value.shape.join(',')}])`);
     }
     return value;
   }
+  if (!isTensorLike(value)) {
+    throw new Error(
+      `${op}: ${name} must be a Tensor or a TensorLike (number, array, typed array), got ${show(value)}`,
+    );
+  }
+  if (Array.isArray(value) && rectangularShape(value) === null) {
+    throw new Error(
+      `${op}: ${name} is a ragged nested array (its rows differ in length); pass a rectangular array or a Tensor`,
+    );
+  }
   return tensor(value);
 }
+
+/**
+ * `mask != 0` (NaN stays valid, as docs/SPEC.md says) with the zero gradient the spec promises for
+ * the mask: tfjs has no gradient for NotEqual, so `tf.grads` with respect to a float or int mask
+ * would otherwise throw.
+ */
+const toBoolMask = customGrad((...inputs: (Tensor | GradSaveFunc)[]) => {
+  const mask = inputs[0] as Tensor;
+  return {
+    value: notEqual(mask, scalar(0, mask.dtype)),
+    gradFunc: () => zeros(mask.shape, 'float32'),
+  };
+}) as (mask: Tensor) => Tensor;
 
 /** The op's normalised inputs: float32 x, bool mask, sorted unique non-negative axes. */
 export interface MaskedArgs {
@@ -49,8 +80,8 @@ export interface MaskedArgs {
  */
 export function prepareMaskedArgs(
   op: string,
-  x: Tensor | TensorLike,
-  mask: Tensor | TensorLike,
+  x: unknown,
+  mask: unknown,
   axis: number | number[] | undefined,
   keepDims: unknown,
 ): MaskedArgs {
@@ -66,8 +97,7 @@ export function prepareMaskedArgs(
   });
   return {
     x: $x.dtype === 'float32' ? $x : cast($x, 'float32'),
-    // `!= 0` keeps NaN valid, as docs/SPEC.md says.
-    mask: $mask.dtype === 'bool' ? $mask : notEqual($mask, scalar(0, $mask.dtype)),
+    mask: $mask.dtype === 'bool' ? $mask : toBoolMask($mask),
     axis: axes,
   };
 }

@@ -22,7 +22,7 @@ const maxAbs = (values: readonly number[]): number =>
 
 const total = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0);
 
-/** A valid NaN is the result; otherwise the extreme value; the gradient splits among ties. */
+/** A valid NaN is the result (checked first); otherwise the extreme value; the gradient splits among ties. */
 const extremum = (pick: (a: number, b: number) => number): ReferenceReducer => ({
   forward: (values) => {
     if (values.length === 0) return 0;
@@ -51,6 +51,6 @@ export const REFERENCE_REDUCERS = {
     scale: maxAbs,
     exact: false,
   },
-  max: extremum((a, b) => (b > a ? b : a)),
-  min: extremum((a, b) => (b < a ? b : a)),
+  max: extremum(Math.max),
+  min: extremum(Math.min),
 } satisfies Record<string, ReferenceReducer>;

@@ -172,3 +172,63 @@ export const errorCases: ErrorCase[] = [
     message: /mask is disposed \(mask\.shape \[2,3\]\)/,
   },
 ];
+
+/** A bad call with raw (non-tensor) arguments, exactly as a user may write it. */
+export interface RawErrorCase {
+  name: string;
+  x: unknown;
+  mask: unknown;
+  axis?: unknown;
+  message: RegExp;
+}
+
+export const rawErrorCases: RawErrorCase[] = [
+  {
+    name: 'null x',
+    x: null,
+    mask: [1, 0],
+    message: /x must be a Tensor or a TensorLike.*got null/,
+  },
+  {
+    name: 'undefined mask',
+    x: [1, 2],
+    mask: undefined,
+    message: /mask must be a Tensor or a TensorLike.*got undefined/,
+  },
+  {
+    name: 'plain object x',
+    x: {},
+    mask: [1],
+    message: /x must be a Tensor or a TensorLike.*got an object \(Object\)/,
+  },
+  {
+    name: 'ragged nested array x',
+    x: [[1, 2], [3]],
+    mask: [1, 1],
+    axis: 0,
+    message: /x is a ragged nested array/,
+  },
+  {
+    name: 'ragged nested array mask',
+    x: [
+      [1, 2],
+      [3, 4],
+    ],
+    mask: [[1], [1, 0]],
+    message: /mask is a ragged nested array/,
+  },
+  {
+    name: 'BigInt axis',
+    x: [[1, 2]],
+    mask: [[1, 1]],
+    axis: 1n,
+    message: /axis must be an integer or an array of integers, got 1n.*x\.shape \[1,2\]/,
+  },
+  {
+    name: 'Infinity axis',
+    x: [[1, 2]],
+    mask: [[1, 1]],
+    axis: [Number.POSITIVE_INFINITY],
+    message: /axis must be an integer or an array of integers, got \[Infinity\]/,
+  },
+];

@@ -12,7 +12,7 @@ export {
   type MaskDtype,
   outputSize,
 } from './cases.js';
-export { type ErrorCase, errorCases } from './errors.js';
+export { type ErrorCase, errorCases, type RawErrorCase, rawErrorCases } from './errors.js';
 export { randomFloats, randomMask, seededRandom } from './random.js';
 export { defineRegistrationSuite } from './registration.js';
 export {

@@ -6,6 +6,7 @@ import {
   getBackend,
   getKernel,
   grad,
+  grads,
   memory,
   profile,
   type Tensor,
@@ -21,7 +22,7 @@ import {
   referenceMaskedReduceGradAdjoint,
 } from '../reference/masked_reduce.js';
 import { type ConformanceCase, conformanceCases } from './cases.js';
-import { errorCases } from './errors.js';
+import { errorCases, rawErrorCases } from './errors.js';
 import { compareWithReference, mismatch, type Precision } from './tolerance.js';
 
 /** The subset of a test framework the suite needs (vitest, jest, mocha and node:test all fit). */
@@ -274,6 +275,27 @@ async function checkPath(spec: MaskedReduction, path: 'fused' | 'fallback'): Pro
   }
 }
 
+/** tf.grads with respect to a float or int mask gives the zero gradient docs/SPEC.md promises. */
+async function checkMaskGradient(spec: MaskedReduction): Promise<void> {
+  const op = OPS[spec.reducer];
+  const before = memory().numTensors;
+  const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+  for (const dtype of ['float32', 'int32'] as const) {
+    const mask = tensor([1, 0, 2, 0, 0, 1], [2, 3], dtype);
+    const [dx, dmask] = grads((v: Tensor, m: Tensor) => op(v, m, 1))([x, mask]);
+    assertShape(`${spec.op} mask gradient`, dmask!.shape, [2, 3]);
+    const values = Array.from(await dmask!.data());
+    if (dmask!.dtype !== 'float32' || values.some((v) => v !== 0)) {
+      throw new Error(
+        `${spec.op}: gradient of a ${dtype} mask is ${dmask!.dtype} [${values}], expected float32 zeros`,
+      );
+    }
+    dispose([mask, dx!, dmask!]);
+  }
+  x.dispose();
+  assertNoLeak(before);
+}
+
 /** Every error case for one op: the message (starting with the op's name), and no leak. */
 function defineErrorTests(t: TestApi, spec: MaskedReduction): void {
   const op = OPS[spec.reducer];
@@ -299,6 +321,23 @@ function defineErrorTests(t: TestApi, spec: MaskedReduction): void {
           );
         }
         if (after !== before) throw new Error(`leak: numTensors ${before} -> ${after}`);
+      });
+    }
+    for (const e of rawErrorCases) {
+      t.it(e.name, () => {
+        const before = memory().numTensors;
+        let message = '';
+        try {
+          (op as (...args: unknown[]) => Tensor)(e.x, e.mask, e.axis);
+        } catch (err) {
+          message = (err as Error).message;
+        }
+        if (!e.message.test(message) || !message.startsWith(`${spec.op}: `)) {
+          throw new Error(
+            `expected an error starting '${spec.op}: ' and matching ${e.message}, got ${JSON.stringify(message)}`,
+          );
+        }
+        assertNoLeak(before);
       });
     }
     t.it('array inputs that fail validation leave no tensor behind', () => {
@@ -332,6 +371,7 @@ export function defineConformanceSuite(t: TestApi, options: ConformanceOptions):
   for (const spec of specs) {
     t.describe(`${spec.op} conformance (${options.path}, ${precision})`, () => {
       t.it('runs the expected kernels', () => checkPath(spec, options.path));
+      t.it('gives a float or int mask a zero gradient', () => checkMaskGradient(spec));
       for (const c of cases) {
         if (precision === 'float16' && c.halfUnsafe) continue; // documented: beyond float16 range
         t.it(c.name, () => checkCase(spec, c, precision), timeout);
