@@ -51,6 +51,6 @@ export const REFERENCE_REDUCERS = {
     scale: maxAbs,
     exact: false,
   },
-  max: extremum(Math.max),
-  min: extremum(Math.min),
+  max: extremum((a, b) => Math.max(a, b)),
+  min: extremum((a, b) => Math.min(a, b)),
 } satisfies Record<string, ReferenceReducer>;
