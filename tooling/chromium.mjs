@@ -21,3 +21,14 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/**
+ * Added for WebGPU: an adapter on SwiftShader (`--enable-unsafe-webgpu`), and Vulkan on SwiftShader,
+ * without which reading a webgpu tensor back can return zeros and lose the device. Never
+ * `--use-angle=vulkan`: it breaks WebGL here.
+ */
+export const CHROMIUM_WEBGPU_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+];

@@ -6,7 +6,7 @@
  */
 import { playwright } from '@vitest/browser-playwright';
 import type { TestProjectInlineConfiguration } from 'vitest/config';
-import { CHROMIUM_ARGS, chromiumExecutable } from './chromium.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_WEBGPU_ARGS, chromiumExecutable } from './chromium.mjs';
 
 export interface BrowserProjectOptions {
   /** Vitest project name; also names the JSON report. */
@@ -14,6 +14,8 @@ export interface BrowserProjectOptions {
   include: string[];
   /** Serve the test pages cross-origin isolated (COOP/COEP), enabling SharedArrayBuffer. */
   crossOriginIsolated?: boolean;
+  /** Launch with WebGPU on SwiftShader (CHROMIUM_WEBGPU_ARGS). */
+  webgpu?: boolean;
   testTimeout?: number;
 }
 
@@ -22,6 +24,7 @@ export async function browserProject(
   options: BrowserProjectOptions,
 ): Promise<TestProjectInlineConfiguration> {
   const executablePath = await chromiumExecutable();
+  const args = options.webgpu ? [...CHROMIUM_ARGS, ...CHROMIUM_WEBGPU_ARGS] : CHROMIUM_ARGS;
   const headers = options.crossOriginIsolated
     ? {
         'Cross-Origin-Opener-Policy': 'same-origin',
@@ -38,7 +41,7 @@ export async function browserProject(
         enabled: true,
         headless: true,
         screenshotFailures: false,
-        provider: playwright({ launchOptions: { executablePath, args: CHROMIUM_ARGS } }),
+        provider: playwright({ launchOptions: { executablePath, args } }),
         instances: [{ browser: 'chromium' as const }],
       },
     },
