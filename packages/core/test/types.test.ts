@@ -26,10 +26,10 @@ describe('op types', () => {
     ]);
     const m = tensor2d([[1, 0]], [1, 2], 'bool');
     const pooled: Tensor2D = maskedMean(x3d, m, 1);
-    const total: Scalar = maskedSum(x3d, m);
+    const total: Tensor1D = maskedSum(x3d, m); // every mask axis: the features remain
     const top: Tensor2D = maskedMax(x3d, m, 1);
     const bottom = maskedMin<Tensor2D>(x3d, m, 1);
-    expect([pooled.rank, total.rank, top.rank, bottom.rank]).toEqual([2, 0, 2, 2]);
+    expect([pooled.rank, total.rank, top.rank, bottom.rank]).toEqual([2, 1, 2, 2]);
     // @ts-expect-error keepDims is a boolean
     expect(() => maskedMean(x3d, m, 1, 'yes')).toThrow(/keepDims must be a boolean/);
     dispose([x3d, m, pooled, total, top, bottom]);
