@@ -3,8 +3,8 @@
 import '@tensorflow/tfjs-backend-cpu';
 import {
   dispose,
-  type Scalar,
   setBackend,
+  type Tensor1D,
   type Tensor2D,
   tensor2d,
   tensor3d,
