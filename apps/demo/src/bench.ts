@@ -1,53 +1,99 @@
-import { maskedMean } from '@masked-ops/core';
+import type { ReducerName } from '@masked-ops/core';
+import { OPS } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
+import { type KernelPath, kernelPaths } from './matrix.js';
+import { specOf } from './ops.js';
+import { axisOf, maskShapeOf, outShapeOf, type ShapeSpec, shapeLabel } from './shapes.js';
 
 /**
- * Side-by-side timings on the active backend, in one process: the fused `maskedMean` kernel, the
- * composite workaround users write today (`sum(x * mask) / sum(mask)`), and tfjs's own unmasked
- * `tf.mean` (the floor a masked mean would like to reach). Backward times a whole `tf.grad` call
- * (forward + backward), as a training step pays it.
+ * Side-by-side timings on the active backend, in one process, for every op of the table: the
+ * fused op (the plugin's kernel), the composite users write today from tfjs ops, and tfjs's own
+ * unmasked reduction on the same input (the floor a masked one would like to reach). Backward
+ * times a whole `tf.grad` call (forward + backward), as a training step pays it.
  */
-export interface BenchShape {
-  batch: number;
-  time: number;
-  features: number;
-}
-
 export interface BenchRow {
+  /** The op's name (maskedSum, ...). */
+  op: string;
+  reducer: ReducerName;
   backend: string;
+  /** shapes.ts's label: "[256,200,64]" (pool over time) or "[4096,4096]:all" (scalar). */
   shape: string;
   pass: 'forward' | 'backward';
+  /** What `fused` ran: without the plugin's kernels it is core's composite fallback. */
+  kernel: KernelPath;
   fusedMs: number;
   compositeMs: number;
-  meanMs: number;
-  /** composite / fused: how many times faster the fused kernel is than the workaround. */
+  unmaskedMs: number;
+  /** tfjs's unmasked op timed as `unmaskedMs`: tf.sum, tf.mean, tf.max or tf.min. */
+  unmasked: string;
+  /** composite / fused: how many times faster the fused op is than the workaround. */
   vsComposite: number;
-  /** mean / fused: above 1 means faster than tfjs's unmasked mean. */
-  vsMean: number;
-  /** Bytes of x read per second by the fused forward kernel, GB/s. */
+  /** unmasked / fused: above 1 means faster than tfjs's unmasked reduction. */
+  vsUnmasked: number;
+  /** Bytes of x read per second by the fused op (one pass over x), GB/s. */
   fusedGBps: number;
-  reps: number;
+  /** Timed runs behind each median (slow variants get fewer; see BenchOptions.budgetMs). */
+  reps: { fused: number; composite: number; unmasked: number };
 }
 
 export interface BenchOptions {
-  shapes: BenchShape[];
+  shapes: ShapeSpec[];
+  ops: ReducerName[];
   density: number;
   seed: number;
-  /** Timed repetitions per variant (the median is reported). */
+  /** Timed repetitions per variant at most (the median is reported). */
   reps: number;
+  /** Warm-up runs per variant at most (the first calls compile shaders and grow heaps). */
   warmup: number;
+  /**
+   * Milliseconds a variant may spend on timed runs (and half that on warm-ups) before it stops
+   * short of `reps` (at least one run); a first run longer than this is the only one (see timeMs):
+   * a cpu composite backward takes seconds per call. 0: one warm-up and one timed run.
+   */
+  budgetMs: number;
   backward: boolean;
   onProgress?: (message: string) => void;
 }
 
-export const shapeLabel = (s: BenchShape): string => `[${s.batch},${s.time},${s.features}]`;
-
-/** The composite every tfjs user writes by hand today. */
-export function compositeMaskedMean(x: tf.Tensor3D, maskF: tf.Tensor2D): tf.Tensor {
-  return tf.tidy(() =>
-    tf.div(tf.sum(tf.mul(x, tf.expandDims(maskF, 2)), 1), tf.sum(maskF, 1, true)),
-  );
+/** The inputs of one shape, in the forms each variant takes. */
+export interface BenchInputs {
+  x: tf.Tensor;
+  /** The op's mask: [B,T] or x's shape, bool. */
+  mask: tf.Tensor;
+  /** The mask at x's rank (trailing 1s), float32 and bool: what a composite broadcasts. */
+  maskF: tf.Tensor;
+  maskB: tf.Tensor;
+  axis: number | undefined;
 }
+
+/**
+ * The composites tfjs users write by hand today (as the README shows them), not core's fallback:
+ * sum and mean multiply by the float mask (so mean gives NaN on an empty row, as the README
+ * says); max and min select the padding away with ∓Infinity, then give an empty row 0, from a
+ * count of the float mask.
+ */
+export function userComposite(reducer: ReducerName, i: BenchInputs): tf.Tensor {
+  const { x, maskF, maskB, axis } = i;
+  return tf.tidy(() => {
+    switch (reducer) {
+      case 'sum':
+        return tf.sum(tf.mul(x, maskF), axis);
+      case 'mean':
+        return tf.div(tf.sum(tf.mul(x, maskF), axis), tf.sum(maskF, axis));
+      case 'max':
+      case 'min': {
+        const count = tf.sum(maskF, axis);
+        const extreme =
+          reducer === 'max'
+            ? tf.max(tf.where(maskB, x, Number.NEGATIVE_INFINITY), axis)
+            : tf.min(tf.where(maskB, x, Number.POSITIVE_INFINITY), axis);
+        return tf.where(tf.greater(count, 0), extreme, 0);
+      }
+    }
+  });
+}
+
+const UNMASKED = { sum: tf.sum, mean: tf.mean, max: tf.max, min: tf.min } as const;
 
 /**
  * Waits for the device. cpu and wasm run every kernel synchronously inside the call, so there is
@@ -66,20 +112,42 @@ function fence(t: tf.Tensor): void {
   if (first !== t) first.dispose();
 }
 
-async function timeMs(f: () => tf.Tensor, reps: number, warmup: number): Promise<number> {
+async function runOnce(f: () => tf.Tensor): Promise<number> {
+  const start = performance.now();
+  const out = f();
+  fence(out);
+  const elapsed = performance.now() - start;
+  out.dispose();
+  // Let the browser breathe between runs (and keep the page responsive).
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  return elapsed;
+}
+
+/**
+ * The median of up to `reps` timed runs after up to `warmup` warm-ups, within the budget. A
+ * variant whose first run alone takes the whole budget (a cpu composite backward takes seconds)
+ * is timed by that run: at that length a cold start (shader compiles, first-touch page faults of
+ * tens of ms) is a few percent, and the ratios it enters are tens to hundreds.
+ */
+async function timeMs(
+  f: () => tf.Tensor,
+  o: Pick<BenchOptions, 'reps' | 'warmup' | 'budgetMs'>,
+): Promise<{ ms: number; reps: number }> {
   const times: number[] = [];
-  for (let i = 0; i < warmup + reps; i++) {
-    const start = performance.now();
-    const out = f();
-    fence(out);
-    const elapsed = performance.now() - start;
-    out.dispose();
-    if (i >= warmup) times.push(elapsed);
-    // Let the browser breathe between runs (and keep the page responsive).
-    await new Promise((resolve) => setTimeout(resolve, 0));
+  let spent = 0;
+  for (let i = 0; i < o.warmup && (i === 0 || spent < o.budgetMs / 2); i++) {
+    const t = await runOnce(f);
+    spent += t;
+    if (i === 0 && o.budgetMs > 0 && t >= o.budgetMs) return { ms: t, reps: 1 };
+  }
+  spent = 0;
+  while (times.length < Math.max(1, o.reps) && (times.length === 0 || spent < o.budgetMs)) {
+    const t = await runOnce(f);
+    times.push(t);
+    spent += t;
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return { ms: times[Math.floor(times.length / 2)]!, reps: times.length };
 }
 
 function seededUniform(seed: number) {
@@ -92,55 +160,74 @@ function seededUniform(seed: number) {
   };
 }
 
+function makeInputs(s: ShapeSpec, density: number, rand: () => number): BenchInputs {
+  const maskShape = maskShapeOf(s);
+  const xs = new Float32Array(s.x.reduce((p, d) => p * d, 1));
+  for (let i = 0; i < xs.length; i++) xs[i] = rand() * 2 - 1;
+  const ms = new Uint8Array(maskShape.reduce((p, d) => p * d, 1));
+  for (let i = 0; i < ms.length; i++) ms[i] = rand() < density ? 1 : 0;
+  const broadcast = [...maskShape, ...new Array<number>(s.x.length - maskShape.length).fill(1)];
+  return {
+    x: tf.tensor(xs, s.x),
+    mask: tf.tensor(ms, maskShape, 'bool'),
+    maskF: tf.tensor(Float32Array.from(ms), broadcast),
+    maskB: tf.tensor(ms, broadcast, 'bool'),
+    axis: axisOf(s),
+  };
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const backend = tf.getBackend();
+  const paths = kernelPaths(options.ops);
   const rows: BenchRow[] = [];
   const rand = seededUniform(options.seed);
   for (const s of options.shapes) {
-    const { batch: b, time: t, features: f } = s;
-    const xs = new Float32Array(b * t * f);
-    for (let i = 0; i < xs.length; i++) xs[i] = rand() * 2 - 1;
-    const ms = new Float32Array(b * t);
-    for (let i = 0; i < ms.length; i++) ms[i] = rand() < options.density ? 1 : 0;
-    const x = tf.tensor3d(xs, [b, t, f]);
-    const maskF = tf.tensor2d(ms, [b, t]);
-    const maskB = tf.cast(maskF, 'bool');
-    const dy = tf.onesLike(tf.sum(x, 1));
-
-    const variants = {
-      forward: {
-        fused: () => maskedMean(x, maskB, 1),
-        composite: () => compositeMaskedMean(x, maskF),
-        mean: () => tf.mean(x, 1),
-      },
-      backward: {
-        fused: () => tf.grad((v: tf.Tensor) => maskedMean(v, maskB, 1))(x, dy),
-        composite: () =>
-          tf.grad((v: tf.Tensor) => compositeMaskedMean(v as tf.Tensor3D, maskF))(x, dy),
-        mean: () => tf.grad((v: tf.Tensor) => tf.mean(v, 1))(x, dy),
-      },
-    };
-    const passes = options.backward ? (['forward', 'backward'] as const) : (['forward'] as const);
-    for (const pass of passes) {
-      options.onProgress?.(`${backend} ${shapeLabel(s)} ${pass}`);
-      const v = variants[pass];
-      const fusedMs = await timeMs(v.fused, options.reps, options.warmup);
-      const compositeMs = await timeMs(v.composite, options.reps, options.warmup);
-      const meanMs = await timeMs(v.mean, options.reps, options.warmup);
-      rows.push({
-        backend,
-        shape: shapeLabel(s),
-        pass,
-        fusedMs,
-        compositeMs,
-        meanMs,
-        vsComposite: compositeMs / fusedMs,
-        vsMean: meanMs / fusedMs,
-        fusedGBps: xs.byteLength / (fusedMs / 1000) / 1e9,
-        reps: options.reps,
-      });
+    const inputs = makeInputs(s, options.density, rand);
+    const { x, mask, axis } = inputs;
+    const dy = tf.ones(outShapeOf(s));
+    for (const reducer of options.ops) {
+      const spec = specOf(reducer);
+      const op = OPS[reducer];
+      const unmasked = UNMASKED[spec.unmasked];
+      const composite = (v: tf.Tensor) => userComposite(reducer, { ...inputs, x: v });
+      const variants = {
+        forward: {
+          fused: () => op(x, mask, axis),
+          composite: () => composite(x),
+          unmasked: () => unmasked(x, axis),
+        },
+        backward: {
+          fused: () => tf.grad((v: tf.Tensor) => op(v, mask, axis))(x, dy),
+          composite: () => tf.grad(composite)(x, dy),
+          unmasked: () => tf.grad((v: tf.Tensor) => unmasked(v, axis))(x, dy),
+        },
+      };
+      const passes = options.backward ? (['forward', 'backward'] as const) : (['forward'] as const);
+      for (const pass of passes) {
+        options.onProgress?.(`${backend} ${spec.op} ${shapeLabel(s)} ${pass}`);
+        const v = variants[pass];
+        const fused = await timeMs(v.fused, options);
+        const comp = await timeMs(v.composite, options);
+        const plain = await timeMs(v.unmasked, options);
+        rows.push({
+          op: spec.op,
+          reducer,
+          backend,
+          shape: shapeLabel(s),
+          pass,
+          kernel: paths[reducer]!,
+          fusedMs: fused.ms,
+          compositeMs: comp.ms,
+          unmaskedMs: plain.ms,
+          unmasked: `tf.${spec.unmasked}`,
+          vsComposite: comp.ms / fused.ms,
+          vsUnmasked: plain.ms / fused.ms,
+          fusedGBps: (x.size * 4) / (fused.ms / 1000) / 1e9,
+          reps: { fused: fused.reps, composite: comp.reps, unmasked: plain.reps },
+        });
+      }
     }
-    tf.dispose([x, maskF, maskB, dy]);
+    tf.dispose([inputs.x, inputs.mask, inputs.maskF, inputs.maskB, dy]);
   }
   return rows;
 }

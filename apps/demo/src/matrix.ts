@@ -1,213 +1,336 @@
-import { maskedMean, referenceMaskedMean, referenceMaskedMeanGrad } from '@masked-ops/core';
 import {
-  allowedError,
+  type ReducerName,
+  referenceMaskedReduce,
+  referenceMaskedReduceGrad,
+} from '@masked-ops/core';
+import {
   type ConformanceCase,
+  compareValues,
   conformanceCases,
+  type Expected,
+  normaliseAxis,
+  OPS,
   outputSize,
+  type Precision,
   randomFloats,
   randomMask,
   seededRandom,
 } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
+import { specOf } from './ops.js';
+import { maskShapeOf, type ShapeSpec, shapeLabel } from './shapes.js';
 
 /**
- * The cross-backend matrix: the same cases run on every backend (in Node and in the browser), each
- * result compared with the float64 reference and with every other backend. Cases are regenerated
- * from a small spec on each side, so only the spec crosses into the browser and only results
- * come back.
+ * The cross-backend matrix: every op of the table runs the same cases on every backend (in Node
+ * and in the browser), forward and gradient; each result is compared with the float64 reference
+ * and with every other backend, through core's one comparison (`compareValues`). Cases are
+ * regenerated from a small spec on each side, so only the spec crosses into the browser and only
+ * results come back.
  */
 export interface MatrixSpec {
-  /** [batch, time, features] shapes of the user's own cases (mask [batch, time], axis 1). */
-  shapes: number[][];
+  /** The user's own cases (see shapes.ts): BxTxF pools over time, `...:all` reduces everything. */
+  shapes: ShapeSpec[];
   density: number;
   seed: number;
-  /** Also run every shared conformance case of @masked-ops/core/testing. */
+  /** Also run the shared conformance cases of @masked-ops/core/testing. */
   conformance: boolean;
+  /** The ops to run, in the table's order. */
+  ops: ReducerName[];
+}
+
+/** One op on one case. */
+export interface MatrixRun {
+  op: ReducerName;
+  case: ConformanceCase;
 }
 
 export interface CaseResult {
+  op: ReducerName;
   name: string;
   y: number[];
   dx: number[];
 }
 
-export function matrixCases(spec: MatrixSpec): ConformanceCase[] {
+/**
+ * Conformance cases longer than this run for maskedMean only. The T = 10,000 and 100,000 cases
+ * hold 93% of the conformance elements (740,000 of 780,000) and cost most of the matrix's time
+ * on the slow runtimes (cpu composites, SwiftShader WebGL); maskedMean keeps them all, as before
+ * the op table, and each backend package's own suite runs every case for every op.
+ */
+export const LONG_CASE_ELEMENTS = 50_000;
+
+function userCases(spec: MatrixSpec): ConformanceCase[] {
   const rand = seededRandom(spec.seed);
-  const cases = spec.conformance ? conformanceCases() : [];
+  const cases: ConformanceCase[] = [];
   for (const shape of spec.shapes) {
-    const [b, t, f] = shape as [number, number, number];
-    for (const [axis, keepDims] of [
-      [1, false],
-      [[0, 1], true],
-    ] as [number | number[], boolean][]) {
+    const xShape = shape.x;
+    const maskShape = maskShapeOf(shape);
+    const size = xShape.reduce((p, d) => p * d, 1);
+    const variants: [number | number[] | undefined, boolean][] =
+      shape.form === 'all'
+        ? [
+            [undefined, false],
+            [[...xShape.keys()], true],
+          ]
+        : [
+            [1, false],
+            [[0, 1], true],
+          ];
+    for (const [axis, keepDims] of variants) {
       cases.push({
-        name: `[${shape}] density ${spec.density} axis ${JSON.stringify(axis)}${keepDims ? ' keepDims' : ''}`,
-        x: randomFloats(rand, b * t * f),
-        xShape: [b, t, f],
+        name: `${shapeLabel(shape)} density ${spec.density} axis ${axis === undefined ? 'default' : JSON.stringify(axis)}${keepDims ? ' keepDims' : ''}`,
+        x: randomFloats(rand, size),
+        xShape,
         xDtype: 'float32',
-        mask: randomMask(rand, b * t, spec.density),
-        maskShape: [b, t],
+        mask: randomMask(
+          rand,
+          maskShape.reduce((p, d) => p * d, 1),
+          spec.density,
+        ),
+        maskShape,
         maskDtype: 'bool',
         axis,
         keepDims,
-        dy: randomFloats(rand, outputSize([b, t, f], 2, axis), -2, 2),
+        dy: randomFloats(rand, outputSize(xShape, maskShape.length, axis), -2, 2),
       });
     }
   }
   return cases;
 }
 
-/** Runs every case forward and backward on the active backend. */
+/** Every (op, case) the matrix runs, op by op in the table's order; the same on every side. */
+export function matrixRuns(spec: MatrixSpec): MatrixRun[] {
+  const shared = spec.conformance ? conformanceCases() : [];
+  const own = userCases(spec);
+  return spec.ops.flatMap((op) => [
+    ...shared
+      .filter((c) => op === 'mean' || c.x.length <= LONG_CASE_ELEMENTS)
+      .map((c) => ({ op, case: c })),
+    ...own.map((c) => ({ op, case: c })),
+  ]);
+}
+
+/** Runs every (op, case) forward and backward on the active backend. */
 export async function runCases(
-  cases: ConformanceCase[],
+  runs: MatrixRun[],
   onProgress?: (done: number, total: number) => void,
 ): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  for (const [i, c] of cases.entries()) {
+  for (const [i, { op: reducer, case: c }] of runs.entries()) {
+    const op = OPS[reducer];
     const x = tf.tensor(c.xDtype === 'int32' ? Float32Array.from(c.x) : c.x, c.xShape, 'float32');
     const mask = tf.tensor(c.mask, c.maskShape, c.maskDtype);
-    const y = maskedMean(x, mask, c.axis, c.keepDims);
+    const y = op(x, mask, c.axis, c.keepDims);
     const dy = tf.tensor(c.dy, y.shape);
-    const dx = tf.grad((v: tf.Tensor) => maskedMean(v, mask, c.axis, c.keepDims))(x, dy);
-    results.push({ name: c.name, y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
+    const dx = tf.grad((v: tf.Tensor) => op(v, mask, c.axis, c.keepDims))(x, dy);
+    results.push({
+      op: reducer,
+      name: c.name,
+      y: Array.from(await y.data()),
+      dx: Array.from(await dx.data()),
+    });
     tf.dispose([x, mask, y, dy, dx]);
-    onProgress?.(i + 1, cases.length);
+    onProgress?.(i + 1, runs.length);
   }
   return results;
 }
 
+/**
+ * Which code ran on the active backend: the plugin's kernels, or (a backend may lack some while
+ * its package is being built) core's composite fallback for the missing ones.
+ */
+export type KernelPath =
+  | 'fused'
+  | 'composite'
+  | 'fused forward, composite gradient'
+  | 'composite forward, fused gradient';
+
+export function kernelPaths(ops: readonly ReducerName[]): Record<string, KernelPath> {
+  const backend = tf.getBackend();
+  const has = (name: string) => tf.getKernel(name, backend) !== undefined;
+  const paths: Record<string, KernelPath> = {};
+  for (const r of ops) {
+    const spec = specOf(r);
+    const forward = has(spec.kernelName);
+    const gradient = has(spec.gradKernelName);
+    paths[r] =
+      forward === gradient
+        ? forward
+          ? 'fused'
+          : 'composite'
+        : forward
+          ? 'fused forward, composite gradient'
+          : 'composite forward, fused gradient';
+  }
+  return paths;
+}
+
+/** One backend's share of the matrix: what ran, and every (op, case) result. */
+export interface BackendRun {
+  kernels: Record<string, KernelPath>;
+  results: CaseResult[];
+}
+
+/** Runs the whole spec on the active backend (the CLI in Node and the page call this). */
+export async function runMatrix(
+  spec: MatrixSpec,
+  onProgress?: (done: number, total: number) => void,
+): Promise<BackendRun> {
+  return { kernels: kernelPaths(spec.ops), results: await runCases(matrixRuns(spec), onProgress) };
+}
+
 export interface Cell {
-  /** Largest |a - b| over finite pairs, forward and gradient together. */
+  /** Values compared (forward and gradient together). */
+  checked: number;
+  /** Largest |a - b| over finite pairs: for the report only; pass/fail is compareValues'. */
   maxAbsDiff: number;
-  /** Largest |a - b| / allowed: the cell passes when it is <= 1 and non-finite values agree. */
-  worstRatio: number;
   failures: number;
   pass: boolean;
   firstFailure?: string;
+  /** The cases with a failure (forward or gradient), at most MAX_FAILING_CASES of them. */
+  failingCases?: string[];
 }
 
-interface Expected {
-  y: Float64Array;
-  yTol: Float64Array;
-  dx: Float64Array;
-  dxTol: Float64Array;
-}
+const MAX_FAILING_CASES = 10;
 
-const normaliseAxis = (c: ConformanceCase): number[] =>
-  (c.axis === undefined
-    ? [...Array(c.maskShape.length).keys()]
-    : ([] as number[]).concat(c.axis)
-  ).map((a) => (a < 0 ? a + c.xShape.length : a));
-
-function expectedOf(c: ConformanceCase, precision: 'float32' | 'float16'): Expected {
-  const axis = normaliseAxis(c);
-  const ref = referenceMaskedMean(c.x, c.xShape, c.mask, c.maskShape, axis, c.keepDims);
-  const dx = referenceMaskedMeanGrad(c.dy, c.xShape, c.mask, c.maskShape, axis);
-  return {
-    y: ref.values,
-    // A row with no valid element must be exactly 0 everywhere: no allowance.
-    yTol: ref.values.map((_, i) =>
-      ref.counts[i] === 0 ? 0 : allowedError(ref.maxAbs[i]!, ref.counts[i]!, precision),
-    ),
-    dx,
-    dxTol: dx.map((v) => allowedError(Math.abs(v), 1, precision)),
-  };
-}
-
-/** Compares two value lists element by element against a per-element allowance. */
-function compare(
-  cell: Cell,
-  label: string,
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  allowed: ArrayLike<number>,
-): void {
-  for (let i = 0; i < a.length; i++) {
-    const p = a[i]!;
-    const q = b[i]!;
-    let bad: boolean;
-    if (Number.isFinite(p) && Number.isFinite(q)) {
-      const d = Math.abs(p - q);
-      cell.maxAbsDiff = Math.max(cell.maxAbsDiff, d);
-      const ratio = d / allowed[i]!;
-      cell.worstRatio = Math.max(cell.worstRatio, Number.isNaN(ratio) ? 0 : ratio);
-      bad = d > allowed[i]!;
-    } else {
-      bad = !(Object.is(p, q) || (Number.isNaN(p) && Number.isNaN(q)));
-    }
-    if (bad) {
-      cell.failures++;
-      cell.firstFailure ??= `${label}[${i}]: ${p} vs ${q}`;
-    }
-  }
-}
-
-const emptyCell = (): Cell => ({ maxAbsDiff: 0, worstRatio: 0, failures: 0, pass: true });
-
-export interface Matrix {
-  backends: string[];
+/** One op's matrix. */
+export interface OpMatrix {
+  /** The op's name (maskedSum, ...) and its reducer. */
+  op: string;
+  reducer: ReducerName;
   cases: number;
   /** backend -> its cell against the float64 reference. */
   reference: Record<string, Cell>;
-  /** "a|b" -> their cell against each other (allowance: both backends' bounds added). */
+  /** "a|b" -> b's results compared with a's (the reference's counts, scales and exactness). */
   pairs: Record<string, Cell>;
+  /** backend -> which code ran (when known). */
+  kernels: Record<string, KernelPath>;
+}
+
+export interface Matrix {
+  backends: string[];
+  ops: OpMatrix[];
+}
+
+interface Expectation {
+  forward: Expected;
+  gradient: Expected;
+  halfUnsafe: boolean;
+}
+
+function expectationOf({ op, case: c }: MatrixRun): Expectation {
+  const axis = normaliseAxis(c);
+  // x as the op sees it: int32 x is cast to float32.
+  const xs = Float32Array.from(c.x);
+  return {
+    forward: referenceMaskedReduce(op, xs, c.xShape, c.mask, c.maskShape, axis, c.keepDims),
+    gradient: {
+      values: referenceMaskedReduceGrad(op, xs, c.dy, c.xShape, c.mask, c.maskShape, axis),
+    },
+    halfUnsafe: c.halfUnsafe === true,
+  };
+}
+
+const emptyCell = (): Cell => ({ checked: 0, maxAbsDiff: 0, failures: 0, pass: true });
+
+/** Adds one comparison to a cell: the verdict is core's compareValues, the diff is for display. */
+function record(
+  cell: Cell,
+  label: string,
+  actual: ArrayLike<number>,
+  expected: Expected,
+  precision: Precision,
+): void {
+  const problems = compareValues(actual, expected, precision);
+  cell.checked += actual.length;
+  for (let i = 0; i < Math.min(actual.length, expected.values.length); i++) {
+    const d = Math.abs(actual[i]! - expected.values[i]!);
+    if (Number.isFinite(d) && d > cell.maxAbsDiff) cell.maxAbsDiff = d;
+  }
+  if (problems.length) {
+    cell.failures += problems.length;
+    cell.firstFailure ??= `${label} ${problems[0]}`;
+    cell.failingCases ??= [];
+    if (cell.failingCases.length < MAX_FAILING_CASES && !cell.failingCases.includes(label)) {
+      cell.failingCases.push(label);
+    }
+  }
 }
 
 /**
- * Builds the matrix from each backend's results (same cases, same order). Each backend is held to
- * the bound of @masked-ops/core/testing; two backends may differ by the sum of their bounds.
+ * Builds each op's matrix from each backend's results (same runs, same order). Against the
+ * reference, each backend is held to core's bound at its precision. Between two backends a and
+ * b, b's values are compared with a's as if a's were the reference (same counts, scales and
+ * exactness; the looser precision of the two): backends that each pass against the reference
+ * agree far inside that bound, and a pair cell that fails shows where two backends disagree.
  */
 export function buildMatrix(
-  cases: ConformanceCase[],
+  runs: MatrixRun[],
   results: Record<string, CaseResult[]>,
-  precisionOf: (backend: string) => 'float32' | 'float16' = () => 'float32',
+  precisionOf: (backend: string) => Precision = () => 'float32',
+  kernels: Record<string, Record<string, KernelPath>> = {},
 ): Matrix {
   const backends = Object.keys(results);
-  const reference: Record<string, Cell> = {};
-  const pairs: Record<string, Cell> = {};
-  const expected = {
-    float32: cases.map((c) => expectedOf(c, 'float32')),
-    float16: backends.some((b) => precisionOf(b) === 'float16')
-      ? cases.map((c) => expectedOf(c, 'float16'))
-      : [],
-  };
   for (const b of backends) {
-    const cell = emptyCell();
-    cases.forEach((c, i) => {
-      const r = results[b]![i]!;
-      const e = expected[precisionOf(b)][i]!;
-      if (r.name !== c.name) throw new Error(`${b}: result ${i} is ${r.name}, expected ${c.name}`);
-      compare(cell, `${c.name} forward`, r.y, e.y, e.yTol);
-      compare(cell, `${c.name} gradient`, r.dx, e.dx, e.dxTol);
-    });
-    cell.pass = cell.failures === 0;
-    reference[b] = cell;
-  }
-  for (const [ai, a] of backends.entries()) {
-    for (const b of backends.slice(ai + 1)) {
-      const cell = emptyCell();
-      cases.forEach((c, i) => {
-        const ea = expected[precisionOf(a)][i]!;
-        const eb = expected[precisionOf(b)][i]!;
-        const sum = (p: Float64Array, q: Float64Array) => p.map((v, j) => v + q[j]!);
-        compare(
-          cell,
-          `${c.name} forward`,
-          results[a]![i]!.y,
-          results[b]![i]!.y,
-          sum(ea.yTol, eb.yTol),
-        );
-        compare(
-          cell,
-          `${c.name} gradient`,
-          results[a]![i]!.dx,
-          results[b]![i]!.dx,
-          sum(ea.dxTol, eb.dxTol),
-        );
-      });
-      cell.pass = cell.failures === 0;
-      pairs[`${a}|${b}`] = cell;
+    if (results[b]!.length !== runs.length) {
+      throw new Error(`${b}: ${results[b]!.length} results for ${runs.length} runs`);
     }
+    runs.forEach((r, i) => {
+      const got = results[b]![i]!;
+      if (got.op !== r.op || got.name !== r.case.name) {
+        throw new Error(
+          `${b}: result ${i} is ${got.op} ${got.name}, expected ${r.op} ${r.case.name}`,
+        );
+      }
+    });
   }
-  return { backends, cases: cases.length, reference, pairs };
+  const ops: OpMatrix[] = [];
+  for (const reducer of [...new Set(runs.map((r) => r.op))]) {
+    const spec = specOf(reducer);
+    const indices = runs.flatMap((r, i) => (r.op === reducer ? [i] : []));
+    const expected = new Map(indices.map((i) => [i, expectationOf(runs[i]!)]));
+    const om: OpMatrix = {
+      op: spec.op,
+      reducer,
+      cases: indices.length,
+      reference: {},
+      pairs: {},
+      kernels: Object.fromEntries(
+        backends.flatMap((b) => (kernels[b]?.[reducer] ? [[b, kernels[b]![reducer]!]] : [])),
+      ),
+    };
+    const skip = (e: Expectation, p: Precision) => e.halfUnsafe && p === 'float16';
+    for (const b of backends) {
+      const cell = emptyCell();
+      const precision = precisionOf(b);
+      for (const i of indices) {
+        const e = expected.get(i)!;
+        if (skip(e, precision)) continue;
+        const r = results[b]![i]!;
+        record(cell, `${r.name} forward`, r.y, e.forward, precision);
+        record(cell, `${r.name} gradient`, r.dx, e.gradient, precision);
+      }
+      cell.pass = cell.failures === 0;
+      om.reference[b] = cell;
+    }
+    for (const [ai, a] of backends.entries()) {
+      for (const b of backends.slice(ai + 1)) {
+        const cell = emptyCell();
+        const precision =
+          precisionOf(a) === 'float16' || precisionOf(b) === 'float16' ? 'float16' : 'float32';
+        for (const i of indices) {
+          const e = expected.get(i)!;
+          if (skip(e, precision)) continue;
+          const ra = results[a]![i]!;
+          const rb = results[b]![i]!;
+          record(cell, `${ra.name} forward`, rb.y, { ...e.forward, values: ra.y }, precision);
+          record(cell, `${ra.name} gradient`, rb.dx, { ...e.gradient, values: ra.dx }, precision);
+        }
+        cell.pass = cell.failures === 0;
+        om.pairs[`${a}|${b}`] = cell;
+      }
+    }
+    ops.push(om);
+  }
+  return { backends, ops };
 }

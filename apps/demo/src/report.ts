@@ -1,5 +1,5 @@
 import type { BenchRow } from './bench.js';
-import type { Cell, Matrix } from './matrix.js';
+import type { Cell, Matrix, OpMatrix } from './matrix.js';
 
 /** Where a run happened: printed at the top of every report. */
 export interface Environment {
@@ -17,11 +17,9 @@ export interface Environment {
 const fmt = (n: number, digits = 2): string =>
   !Number.isFinite(n) ? String(n) : n >= 100 ? n.toFixed(0) : n.toFixed(digits);
 
-/** "PASS 1.3e-2 (0.01 of bound)": the largest difference, and the worst error relative to its bound. */
+/** "PASS 1.3e-7" / "FAIL 3.2e-1 (4 bad)": the verdict and the largest |difference|. */
 const cellText = (c: Cell): string =>
-  `${c.pass ? 'PASS' : 'FAIL'} ${c.maxAbsDiff.toExponential(1)} (${
-    c.pass ? `${c.worstRatio.toPrecision(2)} of bound` : `${c.failures} bad`
-  })`;
+  `${c.pass ? 'PASS' : 'FAIL'} ${c.maxAbsDiff.toExponential(1)}${c.pass ? '' : ` (${c.failures} bad)`}`;
 
 function table(header: string[], rows: string[][]): string {
   const lines = [header, header.map(() => '---'), ...rows];
@@ -42,55 +40,106 @@ export function environmentMarkdown(env: Environment): string {
   return items.map((i) => `- ${i}`).join('\n');
 }
 
-/** Rows: backends; first column: the float64 reference; then every other backend. */
-export function matrixMarkdown(m: Matrix): string {
-  const header = ['backend', 'vs float64 reference', ...m.backends];
+/**
+ * One op's matrix. Rows: backends; then which code ran (when known), the float64 reference, every
+ * other backend.
+ */
+export function opMatrixMarkdown(m: Matrix, om: OpMatrix): string {
+  const withKernels = Object.keys(om.kernels).length > 0;
+  const header = [
+    'backend',
+    ...(withKernels ? ['kernels'] : []),
+    'vs float64 reference',
+    ...m.backends,
+  ];
   const rows = m.backends.map((a) => [
     a,
-    cellText(m.reference[a]!),
+    ...(withKernels ? [om.kernels[a] ?? '?'] : []),
+    cellText(om.reference[a]!),
     ...m.backends.map((b) => {
       if (a === b) return '-';
-      const cell = m.pairs[`${a}|${b}`] ?? m.pairs[`${b}|${a}`]!;
-      return cellText(cell);
+      return cellText(om.pairs[`${a}|${b}`] ?? om.pairs[`${b}|${a}`]!);
     }),
   ]);
   return table(header, rows);
 }
 
-export function benchMarkdown(rows: BenchRow[]): string {
+/** Every op's matrix, one section each. */
+export function matrixMarkdown(m: Matrix): string {
+  return m.ops
+    .map((om) => `### ${om.op} (${om.cases} cases)\n\n${opMatrixMarkdown(m, om)}`)
+    .join('\n\n');
+}
+
+/** The op names of the rows, in the order they first appear. */
+const opsOf = (rows: BenchRow[]): string[] => [...new Set(rows.map((r) => r.op))];
+
+/**
+ * One op's speed table: a line per backend and shape, forward and backward side by side; the
+ * ratios say how many times faster the fused op is than the composite and than tfjs's unmasked op.
+ */
+export function opBenchMarkdown(rows: BenchRow[], op: string): string {
+  const mine = rows.filter((r) => r.op === op);
+  const keys = [...new Set(mine.map((r) => `${r.backend}|${r.shape}`))];
+  const unmasked = mine[0]?.unmasked ?? 'unmasked';
+  const cols = (r: BenchRow | undefined): string[] =>
+    r
+      ? [
+          fmt(r.fusedMs),
+          fmt(r.compositeMs),
+          fmt(r.unmaskedMs),
+          `${fmt(r.vsComposite, 1)}x`,
+          `${fmt(r.vsUnmasked, 2)}x`,
+        ]
+      : ['-', '-', '-', '-', '-'];
+  const passHeader = (pass: string) => [
+    `${pass} fused`,
+    'composite',
+    unmasked,
+    'vs composite',
+    `vs ${unmasked}`,
+  ];
   return table(
-    [
-      'backend',
-      'shape',
-      'pass',
-      'fused ms',
-      'composite ms',
-      'tf.mean ms',
-      'fused vs composite',
-      'fused vs tf.mean',
-      'fused GB/s (x read)',
-    ],
-    rows.map((r) => [
-      r.backend,
-      r.shape,
-      r.pass,
-      fmt(r.fusedMs),
-      fmt(r.compositeMs),
-      fmt(r.meanMs),
-      `${fmt(r.vsComposite, 1)}x`,
-      `${fmt(r.vsMean, 2)}x`,
-      fmt(r.fusedGBps),
-    ]),
+    ['backend', 'shape', 'kernels', ...passHeader('fwd'), ...passHeader('fwd+bwd'), 'fwd GB/s'],
+    keys.map((k) => {
+      const [backend, shape] = k.split('|') as [string, string];
+      const of = (pass: string) =>
+        mine.find((r) => r.backend === backend && r.shape === shape && r.pass === pass);
+      const forward = of('forward');
+      return [
+        backend,
+        shape,
+        (forward ?? of('backward'))!.kernel,
+        ...cols(forward),
+        ...cols(of('backward')),
+        forward ? fmt(forward.fusedGBps) : '-',
+      ];
+    }),
   );
+}
+
+/** Every op's speed table, one section each (median ms). */
+export function benchMarkdown(rows: BenchRow[]): string {
+  return opsOf(rows)
+    .map((op) => `### ${op}\n\n${opBenchMarkdown(rows, op)}`)
+    .join('\n\n');
 }
 
 export function matrixFailures(m: Matrix): string[] {
   const out: string[] = [];
-  for (const [b, c] of Object.entries(m.reference)) {
-    if (!c.pass) out.push(`${b} vs reference: ${c.failures} bad, first ${c.firstFailure}`);
-  }
-  for (const [p, c] of Object.entries(m.pairs)) {
-    if (!c.pass) out.push(`${p.replace('|', ' vs ')}: ${c.failures} bad, first ${c.firstFailure}`);
+  for (const om of m.ops) {
+    for (const [b, c] of Object.entries(om.reference)) {
+      if (!c.pass) {
+        out.push(
+          `${om.op} ${b} vs reference: ${c.failures} bad, first ${c.firstFailure}; in ${c.failingCases!.join('; ')}`,
+        );
+      }
+    }
+    for (const [p, c] of Object.entries(om.pairs)) {
+      if (!c.pass) {
+        out.push(`${om.op} ${p.replace('|', ' vs ')}: ${c.failures} bad, first ${c.firstFailure}`);
+      }
+    }
   }
   return out;
 }

@@ -1,13 +1,48 @@
-/** "64x50x16,8x1000x8" -> [[64,50,16],[8,1000,8]]; the CLI and the page read shapes the same way. */
-export function parseShapes(text: string): number[][] {
+/**
+ * The shapes of the user's own cases and benchmarks, as the CLI and the page spell them:
+ *
+ * - `BxTxF` (e.g. `256x200x64`): the Keras layout, x `[B,T,F]`, mask `[B,T]`, pooled over time
+ *   (axis 1);
+ * - `D1xD2x...:all` (e.g. `4096x4096:all`): the per-token-loss form, a mask of x's full shape and
+ *   the default axis (every axis): one scalar, as `maskedMean(tokenLoss, tokenMask)` is called.
+ */
+export interface ShapeSpec {
+  /** x's shape. */
+  x: number[];
+  form: 'pool' | 'all';
+}
+
+/** "[256,200,64]" or "[4096,4096]:all": the label of a shape in reports and bench rows. */
+export const shapeLabel = (s: ShapeSpec): string =>
+  `[${s.x.join(',')}]${s.form === 'all' ? ':all' : ''}`;
+
+/** The mask's shape: x's leading [B,T] for the Keras layout, x's whole shape for `:all`. */
+export const maskShapeOf = (s: ShapeSpec): number[] => (s.form === 'all' ? s.x : s.x.slice(0, 2));
+
+/** The axis the op gets: 1 (time) for the Keras layout, the default (undefined) for `:all`. */
+export const axisOf = (s: ShapeSpec): number | undefined => (s.form === 'all' ? undefined : 1);
+
+/** The output's shape: [B,F] for the Keras layout, a scalar for `:all`. */
+export const outShapeOf = (s: ShapeSpec): number[] => (s.form === 'all' ? [] : [s.x[0]!, s.x[2]!]);
+
+/** "64x50x16, 4096x4096:all" -> shape specs; the CLI and the page read shapes the same way. */
+export function parseShapes(text: string): ShapeSpec[] {
   return text
     .split(/[,;\s]+/)
     .filter(Boolean)
-    .map((s) => {
-      const dims = s.split('x').map(Number);
-      if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 0)) {
-        throw new Error(`bad shape "${s}": expected BxTxF, e.g. 64x50x16`);
+    .map((word) => {
+      const [dimsText, suffix, ...rest] = word.split(':');
+      const dims = dimsText!.split('x').map((d) => (d === '' ? Number.NaN : Number(d)));
+      const bad = dims.some((d) => !Number.isInteger(d) || d < 0);
+      if (rest.length === 0 && suffix === undefined && dims.length === 3 && !bad) {
+        return { x: dims, form: 'pool' as const };
       }
-      return dims;
+      if (rest.length === 0 && suffix === 'all' && dims.length >= 1 && !bad) {
+        return { x: dims, form: 'all' as const };
+      }
+      throw new Error(
+        `bad shape "${word}": expected BxTxF (mask [B,T], axis 1), e.g. 64x50x16, or ` +
+          `D1xD2...:all (mask of x's shape, every axis), e.g. 4096x4096:all`,
+      );
     });
 }

@@ -3,8 +3,8 @@ import { cpus, release, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchOptions, BenchRow } from '../bench.js';
 import { copyBandwidthGBps, runBench } from '../bench.js';
-import type { CaseResult, MatrixSpec } from '../matrix.js';
-import { matrixCases, runCases } from '../matrix.js';
+import type { BackendRun, CaseResult, KernelPath, MatrixSpec } from '../matrix.js';
+import { matrixRuns, runMatrix } from '../matrix.js';
 import type { Environment } from '../report.js';
 import { useNodeBackend } from './backends.js';
 import { openDemoPage } from './browser.js';
@@ -29,6 +29,8 @@ export function nodeEnvironment(): Environment {
 
 export interface Session {
   results: Record<string, CaseResult[]>;
+  /** backend -> reducer -> which code ran. */
+  kernels: Record<string, Record<string, KernelPath>>;
   bench: BenchRow[];
   copyGBps: Record<string, number>;
 }
@@ -43,38 +45,53 @@ export async function runSession(
   spec: MatrixSpec | null,
   bench: Omit<BenchOptions, 'onProgress'> | null,
 ): Promise<Session> {
-  const session: Session = { results: {}, bench: [], copyGBps: {} };
-  const cases = spec ? matrixCases(spec) : [];
+  const session: Session = { results: {}, kernels: {}, bench: [], copyGBps: {} };
+  const runs = spec ? matrixRuns(spec).length : 0;
+  const pluginFailed = (name: string, message: string) => {
+    log(`WARNING: the ${name} plugin failed to load (${message}); its ops run core's composite`);
+    env.notes?.push(`${name}: the plugin failed to load, ops ran core's composite: ${message}`);
+  };
   const runOne = async (
     name: string,
-    runCasesHere: () => Promise<CaseResult[]>,
+    matrixHere: () => Promise<BackendRun>,
     benchHere: () => Promise<BenchRow[]>,
   ) => {
     if (spec) {
-      log(`${name}: ${cases.length} cases, forward + gradient...`);
+      log(`${name}: ${runs} (op, case) runs of ${spec.ops.join(', ')}, forward + gradient...`);
       const t = performance.now();
-      session.results[name] = await runCasesHere();
-      log(`${name}: cases done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      const run = await matrixHere();
+      session.results[name] = run.results;
+      session.kernels[name] = run.kernels;
+      log(
+        `${name}: cases done in ${((performance.now() - t) / 1000).toFixed(1)} s; kernels: ${Object.entries(
+          run.kernels,
+        )
+          .map(([r, k]) => `${r} ${k}`)
+          .join(', ')}`,
+      );
     }
     if (bench) {
-      log(`${name}: timing ${bench.shapes.length} shape(s), ${bench.reps} reps...`);
+      log(`${name}: timing ${bench.ops.length} op(s) x ${bench.shapes.length} shape(s)...`);
+      const t = performance.now();
       const rows = await benchHere();
       for (const r of rows) {
         r.backend = name;
         log(
-          `${name} ${r.shape} ${r.pass}: fused ${r.fusedMs.toFixed(2)} ms, composite ${r.compositeMs.toFixed(2)} ms (${r.vsComposite.toFixed(1)}x), tf.mean ${r.meanMs.toFixed(2)} ms`,
+          `${name} ${r.op} ${r.shape} ${r.pass}: fused ${r.fusedMs.toFixed(2)} ms, composite ${r.compositeMs.toFixed(2)} ms (${r.vsComposite.toFixed(1)}x), ${r.unmasked} ${r.unmaskedMs.toFixed(2)} ms (${r.vsUnmasked.toFixed(2)}x)${r.kernel === 'fused' ? '' : ` [${r.kernel}]`}`,
         );
       }
+      log(`${name}: timing done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       session.bench.push(...rows);
     }
   };
 
   for (const b of backends.filter((n) => n.startsWith('node:'))) {
     const backend = b.slice('node:'.length);
-    await useNodeBackend(backend);
+    const pluginError = await useNodeBackend(backend);
+    if (pluginError) pluginFailed(b, pluginError);
     await runOne(
       b,
-      () => runCases(cases),
+      () => runMatrix(spec!),
       () => runBench(bench!),
     );
   }
@@ -89,6 +106,9 @@ export async function runSession(
       env.glRenderer = penv.glRenderer;
       env.webglVersion = penv.webglVersion;
       env.wasmBuild = penv.wasmBuild;
+      for (const [backend, message] of Object.entries(penv.pluginErrors)) {
+        if (inBrowser.includes(`chromium:${backend}`)) pluginFailed(`chromium:${backend}`, message);
+      }
       log(`browser: ${penv.userAgent}; GL: ${penv.glRenderer}; tfjs wasm build: ${penv.wasmBuild}`);
       const available = await page.call('backends');
       for (const b of inBrowser) {
@@ -96,7 +116,7 @@ export async function runSession(
         if (!available.includes(backend)) throw new Error(`${b} is not available in this browser`);
         await runOne(
           b,
-          () => page.call('runCases', backend, spec!),
+          () => page.call('runMatrix', backend, spec!),
           () => page.call('bench', backend, bench!),
         );
       }

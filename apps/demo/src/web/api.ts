@@ -4,9 +4,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-layers';
-import '@masked-ops/backend-cpu';
-import '@masked-ops/backend-wasm';
-import '@masked-ops/backend-webgl';
 import * as core from '@masked-ops/core';
 import * as layers from '@masked-ops/layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -15,7 +12,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BenchOptions, type BenchRow, copyBandwidthGBps, runBench } from '../bench.js';
-import { type CaseResult, type MatrixSpec, matrixCases, runCases } from '../matrix.js';
+import { type BackendRun, type MatrixSpec, runMatrix } from '../matrix.js';
 
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmPlain,
@@ -25,18 +22,39 @@ setWasmPaths({
 
 export const BROWSER_BACKENDS = ['cpu', 'wasm', 'webgl'] as const;
 
+/**
+ * The plugins, loaded one by one so that one that fails to load (e.g. a backend package rebuilt
+ * against an older core) leaves its backend on core's composite fallback, said out loud in
+ * `environment().pluginErrors` and the matrix's kernels column, instead of taking the page down.
+ */
+const pluginErrors: Record<string, string> = {};
+const plugins = Promise.all(
+  Object.entries({
+    cpu: () => import('@masked-ops/backend-cpu'),
+    wasm: () => import('@masked-ops/backend-wasm'),
+    webgl: () => import('@masked-ops/backend-webgl'),
+  }).map(([backend, load]) =>
+    load().catch((err: Error) => {
+      pluginErrors[backend] = err.message;
+    }),
+  ),
+);
+
 export interface PageEnvironment {
   userAgent: string;
   glRenderer: string;
   webglVersion: number;
   wasmBuild: string;
+  /** backend -> why its plugin failed to load (its ops then run core's composite fallback). */
+  pluginErrors: Record<string, string>;
 }
 
 export interface DemoApi {
   /** The backends that initialise in this browser. */
   backends(): Promise<string[]>;
   environment(): Promise<PageEnvironment>;
-  runCases(backend: string, spec: MatrixSpec): Promise<CaseResult[]>;
+  /** Every (op, case) of the spec on one backend, and which code ran. */
+  runMatrix(backend: string, spec: MatrixSpec): Promise<BackendRun>;
   bench(backend: string, options: Omit<BenchOptions, 'onProgress'>): Promise<BenchRow[]>;
   /** Plain memory-copy bandwidth in this page, GB/s. */
   copyBandwidth(): Promise<number>;
@@ -51,6 +69,7 @@ declare global {
 }
 
 async function use(backend: string): Promise<void> {
+  await plugins;
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   await tf.ready();
 }
@@ -93,11 +112,12 @@ export const demoApi: DemoApi = {
       glRenderer: renderer,
       webglVersion: version,
       wasmBuild,
+      pluginErrors: { ...pluginErrors },
     };
   },
-  async runCases(backend, spec) {
+  async runMatrix(backend, spec) {
     await use(backend);
-    return runCases(matrixCases(spec));
+    return runMatrix(spec);
   },
   async bench(backend, options) {
     await use(backend);

@@ -1,7 +1,14 @@
-import { type BenchRow, shapeLabel } from '../bench.js';
-import { buildMatrix, type CaseResult, type MatrixSpec, matrixCases } from '../matrix.js';
-import { benchMarkdown, matrixMarkdown } from '../report.js';
-import { parseShapes } from '../shapes.js';
+import type { BenchRow } from '../bench.js';
+import {
+  buildMatrix,
+  type CaseResult,
+  type KernelPath,
+  type MatrixSpec,
+  matrixRuns,
+} from '../matrix.js';
+import { parseOps } from '../ops.js';
+import { matrixFailures, opBenchMarkdown, opMatrixMarkdown } from '../report.js';
+import { parseShapes, shapeLabel } from '../shapes.js';
 import { demoApi, exposeDemo } from './api.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -18,27 +25,31 @@ function htmlTable(markdown: string): string {
     .join('')}</table>`;
 }
 
+/** Markdown sections: one heading and one table per op. */
+const sections = (ops: string[], tableOf: (op: string) => string): string =>
+  ops.map((op) => `<h3>${op}</h3>${htmlTable(tableOf(op))}`).join('');
+
 function drawChart(rows: BenchRow[]): void {
   const svg = $<HTMLElement>('chart');
-  const max = Math.max(...rows.flatMap((r) => [r.fusedMs, r.compositeMs, r.meanMs]));
+  const max = Math.max(...rows.flatMap((r) => [r.fusedMs, r.compositeMs, r.unmaskedMs]));
   const barH = 14;
-  const parts: string[] = ['<title>Timings per backend: fused, composite, tf.mean</title>'];
+  const parts: string[] = ['<title>Timings per op and backend: fused, composite, unmasked</title>'];
   let y = 0;
-  const colors = { fused: '#2e7d32', composite: '#c62828', 'tf.mean': '#1565c0' };
+  const colors = { fused: '#2e7d32', composite: '#c62828', unmasked: '#1565c0' };
   for (const r of rows) {
     parts.push(
-      `<text x="0" y="${y + 12}" class="bar-label">${r.backend} ${r.shape} ${r.pass}</text>`,
+      `<text x="0" y="${y + 12}" class="bar-label">${r.op} ${r.backend} ${r.shape} ${r.pass}</text>`,
     );
     y += 16;
     for (const [name, ms] of [
       ['fused', r.fusedMs],
       ['composite', r.compositeMs],
-      ['tf.mean', r.meanMs],
+      ['unmasked', r.unmaskedMs],
     ] as [keyof typeof colors, number][]) {
       const w = Math.max(1, (ms / max) * 600);
       parts.push(
         `<rect x="180" y="${y}" width="${w}" height="${barH - 2}" fill="${colors[name]}"><title>${name} ${ms.toFixed(2)} ms</title></rect>`,
-        `<text x="0" y="${y + 11}" class="bar-label">  ${name}</text>`,
+        `<text x="0" y="${y + 11}" class="bar-label">  ${name === 'unmasked' ? r.unmasked : name}</text>`,
         `<text x="${186 + w}" y="${y + 11}" class="bar-label">${ms.toFixed(2)} ms</text>`,
       );
       y += barH;
@@ -59,42 +70,50 @@ async function run(): Promise<void> {
       density: Number($<HTMLInputElement>('density').value),
       seed: Number($<HTMLInputElement>('seed').value),
       conformance: $<HTMLInputElement>('conformance').checked,
+      ops: parseOps($<HTMLSelectElement>('op').value),
     };
-    const [benchShape] = parseShapes($<HTMLInputElement>('benchShape').value);
+    const benchShapes = parseShapes($<HTMLInputElement>('benchShape').value).slice(0, 1);
     const env = await demoApi.environment();
     $<HTMLElement>('env').textContent =
       `${env.userAgent} | GL: ${env.glRenderer} (WebGL ${env.webglVersion}) | tfjs wasm build: ${env.wasmBuild}`;
     const backends = await demoApi.backends();
     const results: Record<string, CaseResult[]> = {};
+    const kernels: Record<string, Record<string, KernelPath>> = {};
     for (const b of backends) {
-      status.textContent = `running the cases on ${b}...`;
-      results[b] = await demoApi.runCases(b, spec);
+      status.textContent = `running the cases of ${spec.ops.join(', ')} on ${b}...`;
+      const run = await demoApi.runMatrix(b, spec);
+      results[b] = run.results;
+      kernels[b] = run.kernels;
     }
-    const matrix = buildMatrix(matrixCases(spec), results);
-    $<HTMLElement>('matrix').innerHTML = htmlTable(matrixMarkdown(matrix));
+    const matrix = buildMatrix(matrixRuns(spec), results, undefined, kernels);
+    $<HTMLElement>('matrix').innerHTML = sections(
+      matrix.ops.map((o) => o.op),
+      (op) => opMatrixMarkdown(matrix, matrix.ops.find((o) => o.op === op)!),
+    );
     const rows: BenchRow[] = [];
-    if (benchShape) {
-      const [batch, time, features] = benchShape as [number, number, number];
+    for (const shape of benchShapes) {
       for (const b of backends) {
-        status.textContent = `timing ${b} at ${shapeLabel({ batch, time, features })}...`;
+        status.textContent = `timing ${spec.ops.join(', ')} on ${b} at ${shapeLabel(shape)}...`;
         rows.push(
           ...(await demoApi.bench(b, {
-            shapes: [{ batch, time, features }],
+            shapes: [shape],
+            ops: spec.ops,
             density: spec.density,
             seed: spec.seed,
             reps: 3,
             warmup: 3,
+            budgetMs: 1000,
             backward: true,
           })),
         );
-        $<HTMLElement>('speed').innerHTML = htmlTable(benchMarkdown(rows));
+        const ops = [...new Set(rows.map((r) => r.op))];
+        $<HTMLElement>('speed').innerHTML = sections(ops, (op) => opBenchMarkdown(rows, op));
         drawChart(rows);
       }
     }
-    const failed =
-      Object.values(matrix.reference).some((c) => !c.pass) ||
-      Object.values(matrix.pairs).some((c) => !c.pass);
-    status.textContent = `done: ${matrix.cases} cases on ${backends.join(', ')}: ${failed ? 'FAIL' : 'all PASS'}`;
+    const failed = matrixFailures(matrix).length > 0;
+    const cases = matrix.ops.map((o) => `${o.op} ${o.cases}`).join(', ');
+    status.textContent = `done: ${cases} cases on ${backends.join(', ')}: ${failed ? 'FAIL' : 'all PASS'}`;
     status.dataset['state'] = failed ? 'fail' : 'pass';
   } catch (err) {
     status.textContent = `error: ${(err as Error).message}`;
