@@ -1,18 +1,19 @@
+import { maskLayout, type ReducerName } from '@masked-ops/core';
 import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
 import { env, type TensorInfo } from '@tensorflow/tfjs-core';
-import { maskLayout } from './layout.js';
-import { MAX_STEPS, PackedMaskedWindowProgram } from './packed_programs.js';
-import { MAX_WINDOW } from './programs.js';
-import { combinePartials, run } from './reduce.js';
+import { combinePartials, run } from './passes.js';
+import { MAX_WINDOW } from './programs/base.js';
+import { MAX_STEPS, PackedMaskedWindowProgram } from './programs/packed_window.js';
 
 const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+const nextPowerOfTwo = (n: number): number => 2 ** Math.ceil(Math.log2(n));
 
 /**
- * Whether MaskedMean can read x in its packed layout: x is [..., T, F] with the mask covering
- * every dim but the last (the Keras [batch, time, features] layout and its higher-rank forms),
- * the mask's last dim (T) is reduced, and x is in a packed texture already, or still on the CPU
- * while tfjs packs by default (WEBGL_PACK), in which case it is uploaded packed (as tfjs does for
- * any packed program). Anything else takes the unpacked path.
+ * Whether a forward kernel can read x in its packed layout: x is [..., T, F] with the mask
+ * covering every dim but the last (the Keras [batch, time, features] layout and its higher-rank
+ * forms), the mask's last dim (T) is reduced, and x is in a packed texture already, or still on
+ * the CPU while tfjs packs by default (WEBGL_PACK), in which case it is uploaded packed (as tfjs
+ * does for any packed program). Anything else takes the unpacked path.
  */
 export function usePackedPath(
   backend: MathBackendWebGL,
@@ -37,12 +38,13 @@ function uploadPacked(backend: MathBackendWebGL, t: TensorInfo): void {
 }
 
 /**
- * Masked means over a packed x, no unpacking pass. Returns a tensor of `outShape`: packed when
- * that is a free view of the packed [keptSize, F] result, else unpacked (a pass over the small
- * output only). The caller owns the result; every intermediate is disposed here.
+ * A masked reduction over a packed x, no unpacking pass. Returns a tensor of `outShape`: packed
+ * when that is a free view of the packed [keptSize, F] result, else unpacked (a pass over the
+ * small output only). The caller owns the result; every intermediate is disposed here.
  */
-export function packedMaskedMeans(
+export function packedMaskedReduce(
   backend: MathBackendWebGL,
+  reducer: ReducerName,
   x: TensorInfo,
   mask: TensorInfo,
   axis: readonly number[],
@@ -73,55 +75,67 @@ export function packedMaskedMeans(
     shape: [product(mask.shape.slice(0, -2)), maskRows, rowLen],
     dtype: mask.dtype,
   };
-  const spec = { layout, keptSize, inner, rowLen, maskRows, totalSteps };
-  let means: TensorInfo;
+  const spec = { reducer, layout, keptSize, inner, rowLen, maskRows, totalSteps };
+  let result: TensorInfo;
   if (totalSteps <= MAX_STEPS) {
-    means = run(
+    // Each texel row pair holds up to two positions: the scale covers 2 * totalSteps of them.
+    const scale = 1 / nextPowerOfTwo(2 * totalSteps);
+    result = run(
       backend,
       new PackedMaskedWindowProgram({
         ...spec,
         windows: 1,
         windowSteps: totalSteps,
-        invScale: 1,
-        mode: 'mean',
+        scale,
+        outScale: 1 / scale,
+        final: true,
       }),
       [xView, maskView],
     );
   } else {
     const windows = Math.ceil(totalSteps / MAX_STEPS);
-    const partials = run(
+    const packedPartials = run(
       backend,
       new PackedMaskedWindowProgram({
         ...spec,
         windows,
         windowSteps: MAX_STEPS,
-        invScale: 1 / MAX_WINDOW,
-        mode: 'partial',
+        scale: 1 / MAX_WINDOW,
+        outScale: 1,
+        final: false,
       }),
       [xView, maskView],
     );
     // The partials are small (one row per window of up to MAX_WINDOW positions): unpacked, they
-    // are the flat [keptSize, windows, F + 1] array the existing combine passes read.
-    let source = partials;
-    if (backend.texData.get(partials.dataId).isPacked) {
-      source = backend.unpackTensor(partials);
-      backend.disposeIntermediateTensorInfo(partials);
+    // are the flat [keptSize, windows, F + 1] array the combine passes read.
+    let source = packedPartials;
+    if (backend.texData.get(packedPartials.dataId).isPacked) {
+      source = backend.unpackTensor(packedPartials);
+      backend.disposeIntermediateTensorInfo(packedPartials);
     }
-    const flat = {
+    const partials = {
       dataId: source.dataId,
       shape: [product(source.shape)],
       dtype: 'float32' as const,
     };
-    means = combinePartials(backend, flat, windows, keptSize, inner); // disposes `flat`
+    result = combinePartials(backend, {
+      reducer,
+      partials, // disposed by combinePartials
+      windows,
+      keptSize,
+      inner,
+      scale: 1 / MAX_WINDOW,
+      keepScaled: false,
+    }).out;
   }
-  if (!backend.texData.get(means.dataId).isPacked) {
+  if (!backend.texData.get(result.dataId).isPacked) {
     // Flat and unpacked (combine passes; or tfjs unpacked eagerly): any shape is a free view.
-    return { dataId: means.dataId, shape: outShape, dtype: 'float32' };
+    return { dataId: result.dataId, shape: outShape, dtype: 'float32' };
   }
-  if (webgl_util.isReshapeFree(means.shape, outShape)) {
-    return { dataId: means.dataId, shape: outShape, dtype: 'float32' };
+  if (webgl_util.isReshapeFree(result.shape, outShape)) {
+    return { dataId: result.dataId, shape: outShape, dtype: 'float32' };
   }
-  const unpacked = backend.unpackTensor(means);
-  backend.disposeIntermediateTensorInfo(means);
+  const unpacked = backend.unpackTensor(result);
+  backend.disposeIntermediateTensorInfo(result);
   return { dataId: unpacked.dataId, shape: outShape, dtype: 'float32' };
 }

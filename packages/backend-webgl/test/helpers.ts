@@ -1,22 +1,26 @@
 /**
- * Shared by the per-configuration test files: flag checks, cases beyond the shared conformance
- * suite (reductions of three passes, long non-contiguous reductions, non-finite values in
- * different windows) and a run of every conformance case with packed input textures. Expected
- * values always come from the float64 reference in @masked-ops/core, never from the kernels.
+ * Shared by the per-configuration test files: cases beyond the shared conformance suite (reductions
+ * of three passes, long non-contiguous reductions, non-finite values in different windows), a run
+ * of every case with packed input textures, the reduced case list of the secondary
+ * configurations, and half-float inputs as the textures hold them. Every comparison with a
+ * reference goes through core/testing (checkCase, compareWithReference); expected values come
+ * from the float64 references, never from the kernels.
  */
 import {
-  MaskedMean,
-  MaskedMeanGrad,
-  maskedMean,
-  referenceMaskedMean,
-  referenceMaskedMeanGrad,
+  MASKED_REDUCTIONS,
+  type MaskedReduction,
+  type ReducerName,
+  referenceMaskedReduce,
+  referenceMaskedReduceGrad,
 } from '@masked-ops/core';
 import {
-  allowedError,
   type ConformanceCase,
   checkCase,
+  compareWithReference,
   conformanceCases,
-  mismatch,
+  defineConformanceSuite,
+  normaliseAxis,
+  OPS,
   type Precision,
   randomFloats,
   randomMask,
@@ -29,8 +33,8 @@ import {
   dispose,
   engine,
   env,
-  grad,
   memory,
+  reshape,
   scalar,
   type Tensor,
   tensor,
@@ -46,19 +50,13 @@ export const webgl = (): MathBackendWebGL => activeBackend() as MathBackendWebGL
 
 const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 
-/** The normalised axes of a conformance case (as the op would pass them to the kernel). */
-export function normalisedAxis(c: ConformanceCase): number[] {
-  const rank = c.xShape.length;
-  const raw =
-    c.axis === undefined ? [...Array(c.maskShape.length).keys()] : ([] as number[]).concat(c.axis);
-  return raw.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
-}
+/** The rows of core's table for these reducers (default: all). */
+export const specs = (ops?: readonly ReducerName[]): MaskedReduction[] =>
+  MASKED_REDUCTIONS.filter((s) => !ops || ops.includes(s.reducer));
 
-function outShapeOf(c: ConformanceCase, keepDims: boolean): number[] {
-  const axis = normalisedAxis(c);
-  return keepDims
-    ? c.xShape.map((d, i) => (axis.includes(i) ? 1 : d))
-    : c.xShape.filter((_, i) => !axis.includes(i));
+function keepDimsShape(c: ConformanceCase): number[] {
+  const axis = normaliseAxis(c);
+  return c.xShape.map((d, i) => (axis.includes(i) ? 1 : d));
 }
 
 /** Cases the shared suite does not have: deeper pass trees and long non-contiguous reductions. */
@@ -85,12 +83,12 @@ export function extraCases(): ConformanceCase[] {
       keepDims,
       dy: new Float32Array(0),
     };
-    c.dy = randomFloats(rand, size(outShapeOf(c, keepDims)), -2, 2);
+    c.dy = randomFloats(rand, size(keepDimsShape(c)), -2, 2);
     return c;
   };
   const cases: ConformanceCase[] = [];
   {
-    // 70,000 steps: 274 windows of 256 -> 2 -> 1 (three passes; the counts take three as well).
+    // 70,000 steps: 274 windows of 256 -> 2 -> 1 (three passes; the statistics take three too).
     const t = 70_000;
     const x = randomFloats(rand, 2 * t);
     const mask = randomMask(rand, 2 * t, 0.5);
@@ -120,7 +118,8 @@ export function extraCases(): ConformanceCase[] {
     );
   }
   {
-    // Valid non-finite values far apart (different windows and passes): +Inf and -Inf give NaN.
+    // Valid non-finite values far apart (different windows and passes): +Inf and -Inf give NaN
+    // (sum, mean) or +Inf (max); a lone valid -Inf is the min, a lone +Inf the max.
     const t = 3000;
     const x = randomFloats(rand, 4 * t);
     const mask = randomMask(rand, 4 * t, 0.5);
@@ -129,10 +128,10 @@ export function extraCases(): ConformanceCase[] {
       mask[i] = 1;
     };
     valid(5, Infinity);
-    valid(2900, -Infinity); // row 0 -> NaN
-    valid(t + 1000, Infinity); // row 1 -> +Inf
-    valid(2 * t + 2999, -Infinity); // row 2 -> -Inf
-    valid(3 * t + 7, Number.NaN); // row 3 -> NaN
+    valid(2900, -Infinity); // row 0
+    valid(t + 1000, Infinity); // row 1
+    valid(2 * t + 2999, -Infinity); // row 2
+    valid(3 * t + 7, Number.NaN); // row 3 -> NaN for every reducer
     cases.push(make('valid ±Inf/NaN in different windows: [4,3000]', [4, t], [4, t], [1], x, mask));
   }
   {
@@ -181,9 +180,9 @@ export function extraCases(): ConformanceCase[] {
       mask[bi * t + ti] = 1;
     };
     valid(0, 5, 0, Infinity);
-    valid(0, 2900, 0, -Infinity); // (0, 0) -> NaN
-    valid(1, 1000, 2, Infinity); // (1, 2) -> +Inf
-    valid(2, 3000, 1, -Infinity); // (2, 1) -> -Inf, in the half-empty last texel row
+    valid(0, 2900, 0, -Infinity); // (0, 0)
+    valid(1, 1000, 2, Infinity); // (1, 2)
+    valid(2, 3000, 1, -Infinity); // (2, 1), in the half-empty last texel row
     valid(3, 7, 2, Number.NaN); // (3, 2) -> NaN
     // Masked-out non-finite values next to valid ones in the same texels.
     for (let ti = 0; ti < t; ti++) if (!mask[3 * t + ti]) x[(3 * t + ti) * f] = Number.NaN;
@@ -198,95 +197,103 @@ export function extraCases(): ConformanceCase[] {
       ),
     );
   }
+  {
+    // Ties of the extreme across windows and passes: the gradient splits dy among all of them.
+    const t = 1000;
+    const x = Float32Array.from({ length: 2 * t * 2 }, (_, i) => (i % 7) - 3); // max 3, min -3
+    const mask = randomMask(rand, 2 * t, 0.6);
+    cases.push(make('ties across windows: [2,1000,2] axis 1', [2, t, 2], [2, t], [1], x, mask));
+  }
   return cases;
 }
 
-export function defineExtraCases(t: TestApi, precision: Precision, timeout = 120_000): void {
-  t.describe(`cases beyond the shared suite (${precision})`, () => {
-    for (const c of extraCases()) t.it(c.name, () => checkCaseOnPlatform(c, precision), timeout);
-  });
+/**
+ * The reduced list of the secondary configurations: the structural conformance cases (every axis
+ * set of every rank, keepDims, axis spellings, mask dtypes, NaN/±Inf, all-masked and empty slices,
+ * ties, T = 1, 10,000 and 100,000, values near float32 max) without the 40 seeded random ones.
+ */
+export const structuralCases = (): ConformanceCase[] =>
+  conformanceCases().filter((c) => !c.name.startsWith('random #'));
+
+/** `v` after a trip through a GPU texture written by a shader (tfjs's add), read back. */
+export async function roundTrip(v: number): Promise<number> {
+  const a = scalar(v);
+  webgl().uploadToGPU(a.dataId);
+  const b = add(a, 0);
+  const out = (await b.data())[0]!;
+  dispose([a, b]);
+  return out;
 }
 
-function check(
-  label: string,
-  got: ArrayLike<number>,
-  want: ArrayLike<number>,
-  bound: (i: number) => number,
-  infReadAsNaN = false,
-) {
-  const problems: string[] = [];
-  if (got.length !== want.length) problems.push(`length ${got.length} != ${want.length}`);
-  for (let i = 0; i < want.length && problems.length < 5; i++) {
-    const w = want[i]!;
-    if (infReadAsNaN && Math.abs(w) === Infinity && Number.isNaN(got[i]!)) continue;
-    const p = mismatch(got[i]!, w, bound(i));
-    if (p) problems.push(`[${i}] ${p}`);
-  }
-  if (problems.length) throw new Error(`${label}: ${problems.join('; ')}`);
+/** `values` as this platform's textures hold them: uploaded, copied by a shader, read back. */
+async function asStored(values: Float32Array): Promise<Float32Array> {
+  if (values.length === 0) return values;
+  const a = tensor(values);
+  webgl().uploadToGPU(a.dataId);
+  const b = add(a, 0);
+  const out = Float32Array.from(await b.data());
+  dispose([a, b]);
+  return out;
 }
 
 /**
- * Whether half-float textures here turn ±Inf into NaN. SwiftShader does (any value beyond the
- * half range written to an R16F texture reads back as NaN, with tfjs's own ops too:
- * `tf.add(Infinity, 0)` gives NaN), so no shader can see an Inf; a GPU that stores Inf does not.
+ * A case whose x and dy are what half-float textures hold: rounded to 11 significant bits, and on
+ * platforms that cannot store ±Inf in them (SwiftShader writes NaN for anything beyond the half
+ * range, tfjs's own ops included) NaN where they had ±Inf. The kernels only ever see these values,
+ * so the reference is taken over them; a max/min tie the rounding creates is a real tie.
  */
-export async function halfFloatLosesInf(precision: Precision): Promise<boolean> {
-  return precision === 'float16' && (await roundTrip(Infinity)) !== Infinity;
+export async function storedCase(c: ConformanceCase): Promise<ConformanceCase> {
+  if (c.xDtype !== 'float32') return { ...c, dy: await asStored(c.dy) };
+  return { ...c, x: await asStored(c.x as Float32Array), dy: await asStored(c.dy) };
 }
 
-/** Whether a case expects ±Inf anywhere (forward or gradient). */
-export function expectsInf(c: ConformanceCase): boolean {
-  const axis = normalisedAxis(c);
-  const ref = referenceMaskedMean(c.x, c.xShape, c.mask, c.maskShape, axis, c.keepDims);
-  const refDx = referenceMaskedMeanGrad(c.dy, c.xShape, c.mask, c.maskShape, axis);
-  const isInf = (v: number) => Math.abs(v) === Infinity;
-  return ref.values.some(isInf) || refDx.some(isInf);
+/** Whether a sum's result leaves the half-float range (like core's halfUnsafe, per reducer). */
+export function beyondHalfRange(spec: MaskedReduction, c: ConformanceCase): boolean {
+  const ref = referenceMaskedReduce(
+    spec.reducer,
+    Float32Array.from(c.x),
+    c.xShape,
+    c.mask,
+    c.maskShape,
+    normaliseAxis(c),
+    c.keepDims,
+  );
+  return ref.values.some((v) => Number.isFinite(v) && Math.abs(v) > 65504);
 }
 
 /**
- * checkCase, except that where the platform's half-float textures cannot hold ±Inf an expected
- * ±Inf may read back as NaN (never as a finite value). Everything else is held to the same bounds,
- * masked positions of dx to exactly 0, and rows with no valid element to exactly 0.
+ * Runs `cases` for every op through core's checkCase. With 'float16', inputs are taken as the
+ * half-float textures hold them (storedCase) and cases beyond half range are left out, as core's
+ * suite leaves out its halfUnsafe ones.
  */
-export async function checkCaseOnPlatform(c: ConformanceCase, precision: Precision) {
-  if (!(expectsInf(c) && (await halfFloatLosesInf(precision)))) return checkCase(c, precision);
-  const axis = normalisedAxis(c);
-  const before = memory().numTensors;
-  const x = tensor(c.x, c.xShape, c.xDtype);
-  const mask = tensor(c.mask, c.maskShape, c.maskDtype);
-  const y = maskedMean(x, mask, c.axis, c.keepDims);
-  const ref = referenceMaskedMean(c.x, c.xShape, c.mask, c.maskShape, axis, c.keepDims);
-  const got = await y.data();
-  check(
-    `${c.name} forward`,
-    got,
-    ref.values,
-    (i) => allowedError(ref.maxAbs[i]!, ref.counts[i]!, precision),
-    true,
-  );
-  for (let i = 0; i < got.length; i++) {
-    if (ref.counts[i] === 0 && got[i] !== 0)
-      throw new Error(`[${i}] expected exactly 0, got ${got[i]}`);
+export function defineCases(
+  t: TestApi,
+  title: string,
+  cases: ConformanceCase[],
+  precision: Precision,
+  ops?: readonly ReducerName[],
+  timeout = 120_000,
+): void {
+  for (const spec of specs(ops)) {
+    t.describe(`${spec.op}: ${title} (${precision})`, () => {
+      for (const c of cases) {
+        if (precision === 'float16' && (c.halfUnsafe || beyondHalfRange(spec, c))) continue;
+        t.it(
+          c.name,
+          async () => checkCase(spec, precision === 'float16' ? await storedCase(c) : c, precision),
+          timeout,
+        );
+      }
+    });
   }
-  const dy = tensor(c.dy, ref.shape);
-  const dx = grad((v: Tensor) => maskedMean(v, mask, c.axis, c.keepDims))(x, dy);
-  const gotDx = await dx.data();
-  const refDx = referenceMaskedMeanGrad(c.dy, c.xShape, c.mask, c.maskShape, axis);
-  check(
-    `${c.name} gradient`,
-    gotDx,
-    refDx,
-    (i) => allowedError(Math.abs(refDx[i]!), 1, precision),
-    true,
-  );
-  const inner = c.x.length / Math.max(1, c.mask.length);
-  for (let i = 0; i < gotDx.length; i++) {
-    if (c.mask[Math.floor(i / inner)] === 0 && gotDx[i] !== 0) {
-      throw new Error(`gradient [${i}]: masked position got ${gotDx[i]}, expected exactly 0`);
-    }
-  }
-  dispose([x, mask, y, dy, dx]);
-  expect(memory().numTensors).toBe(before);
+}
+
+export function defineExtraCases(
+  t: TestApi,
+  precision: Precision,
+  ops?: readonly ReducerName[],
+): void {
+  defineCases(t, 'cases beyond the shared suite', extraCases(), precision, ops);
 }
 
 /** A packed-texture copy of `t` (what tfjs's packed ops hand to the next op under WEBGL_PACK). */
@@ -297,8 +304,8 @@ function packed(t: Tensor): Tensor {
 }
 
 /**
- * Whether MaskedMean reads a packed x as is (no unpacking pass): x is [..., T, F], the mask covers
- * every dim but the last, and T (the mask's last dim) is reduced. The README's contract.
+ * Whether a forward kernel reads a packed x as is (no unpacking pass): x is [..., T, F], the mask
+ * covers every dim but the last, and T (the mask's last dim) is reduced. The README's contract.
  */
 export function takesPackedPath(
   xShape: readonly number[],
@@ -336,91 +343,135 @@ export function spyOnBackend() {
 }
 
 /**
- * Every shared conformance case (plus the extra ones), forward and gradient kernels, with x, the
- * mask and dy in packed textures; asserts they are packed, that the forward kernel reads a packed
- * x without unpacking it in the layouts of the packed path (and unpacks it in the others), and
- * checks values against the reference.
+ * Every conformance case (plus the extra ones), forward and gradient kernels of each op, with x,
+ * the mask, dy (and y) in packed textures; asserts they are packed, that the forward kernel reads
+ * a packed x without unpacking it in the layouts of the packed path (and unpacks it in the
+ * others), and compares with the references.
  */
-export function definePackedInputCases(t: TestApi, precision: Precision): void {
-  t.it(
-    'all conformance cases with packed x, mask and dy textures',
-    async () => {
-      expect(env().getBool('WEBGL_PACK')).toBe(true);
-      const before = memory().numTensors;
-      const infReadAsNaN = await halfFloatLosesInf(precision);
-      const cases = [...conformanceCases(), ...extraCases()].filter(
-        (c) => size(c.xShape) > 0 && !(precision === 'float16' && c.halfUnsafe),
-      );
-      expect(cases.length).toBeGreaterThan(100);
-      let packedPath = 0;
-      for (const c of cases) {
-        const axis = normalisedAxis(c);
-        const maskValid = Uint8Array.from(c.mask as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0));
-        const x0 = tensor(Float32Array.from(c.x), c.xShape);
-        const m0 = tensor(maskValid, c.maskShape, 'bool');
-        const dy0 = tensor(c.dy, outShapeOf(c, true));
-        const [x, mask, dy] = [packed(x0), packed(m0), packed(dy0)];
-        const spy = spyOnBackend();
-        let y: Tensor;
-        try {
-          y = maskedMean(x, mask, c.axis, c.keepDims);
-        } finally {
-          spy.restore();
-        }
-        if (takesPackedPath(c.xShape, c.maskShape, axis)) {
-          packedPath++;
-          expect(spy.programs, c.name).toContain('PackedMaskedWindowProgram');
-          expect(spy.programs, c.name).not.toContain('MaskedWindowProgram');
-          expect(spy.unpacked, c.name).not.toContain(x.dataId);
-        } else {
-          expect(spy.programs, c.name).not.toContain('PackedMaskedWindowProgram');
-          expect(spy.unpacked, c.name).toContain(x.dataId);
-        }
-        expect(webgl().texData.get(x.dataId).isPacked, c.name).toBe(true);
-        const ref = referenceMaskedMean(c.x, c.xShape, maskValid, c.maskShape, axis, c.keepDims);
-        expect(y.shape, c.name).toEqual(ref.shape);
-        check(
-          `${c.name} forward`,
-          await y.data(),
-          ref.values,
-          (i) => allowedError(ref.maxAbs[i]!, ref.counts[i]!, precision),
-          infReadAsNaN,
+export function definePackedInputCases(
+  t: TestApi,
+  precision: Precision,
+  ops?: readonly ReducerName[],
+): void {
+  for (const spec of specs(ops)) {
+    t.it(
+      `${spec.op}: all conformance cases with packed x, mask and dy textures (${precision})`,
+      async () => {
+        expect(env().getBool('WEBGL_PACK')).toBe(true);
+        const before = memory().numTensors;
+        const cases = [...conformanceCases(), ...extraCases()].filter(
+          (c) =>
+            size(c.xShape) > 0 &&
+            !(precision === 'float16' && (c.halfUnsafe || beyondHalfRange(spec, c))),
         );
-        const dx = engine().runKernel(
-          MaskedMeanGrad,
-          { dy, mask },
-          { axis, xShape: c.xShape },
-        ) as Tensor;
-        // dx is written packed (as tfjs's packed ops write theirs) for x of rank >= 2.
-        expect(webgl().texData.get(dx.dataId).isPacked ?? false, c.name).toBe(c.xShape.length >= 2);
-        const refDx = referenceMaskedMeanGrad(c.dy, c.xShape, maskValid, c.maskShape, axis);
-        check(
-          `${c.name} gradient`,
-          await dx.data(),
-          refDx,
-          (i) => allowedError(Math.abs(refDx[i]!), 1, precision),
-          infReadAsNaN,
-        );
-        dispose([x0, m0, dy0, x, mask, dy, y, dx]);
-      }
-      // A good share of the cases have the [batch, time, features]-like layout of the packed path.
-      expect(packedPath).toBeGreaterThan(cases.length / 4);
-      expect(memory().numTensors).toBe(before);
-    },
-    300_000,
-  );
+        expect(cases.length).toBeGreaterThan(100);
+        let packedPath = 0;
+        for (const original of cases) {
+          const c = precision === 'float16' ? await storedCase(original) : original;
+          const axis = normaliseAxis(c).sort((a, b) => a - b);
+          const maskValid = Uint8Array.from(c.mask as ArrayLike<number>, (v) => (v !== 0 ? 1 : 0));
+          const xs = Float32Array.from(c.x);
+          const x0 = tensor(xs, c.xShape);
+          const m0 = tensor(maskValid, c.maskShape, 'bool');
+          const dy0 = tensor(c.dy, keepDimsShape(c));
+          const [x, mask, dy] = [packed(x0), packed(m0), packed(dy0)];
+          const spy = spyOnBackend();
+          let y: Tensor;
+          try {
+            y = OPS[spec.reducer](x, mask, c.axis, c.keepDims);
+          } finally {
+            spy.restore();
+          }
+          if (takesPackedPath(c.xShape, c.maskShape, axis)) {
+            packedPath++;
+            expect(spy.programs, c.name).toContain('PackedMaskedWindowProgram');
+            expect(spy.programs, c.name).not.toContain('MaskedWindowProgram');
+            expect(spy.unpacked, c.name).not.toContain(x.dataId);
+          } else {
+            expect(spy.programs, c.name).not.toContain('PackedMaskedWindowProgram');
+            expect(spy.unpacked, c.name).toContain(x.dataId);
+          }
+          expect(webgl().texData.get(x.dataId).isPacked, c.name).toBe(true);
+          const ref = referenceMaskedReduce(
+            spec.reducer,
+            xs,
+            c.xShape,
+            maskValid,
+            c.maskShape,
+            axis,
+            c.keepDims,
+          );
+          expect(y.shape, c.name).toEqual(ref.shape);
+          compareWithReference(`${c.name} forward`, await y.data(), ref, precision);
+          const gradInputs: Record<string, Tensor> = { dy, mask };
+          const yKeep = reshape(y, keepDimsShape(c));
+          if (spec.gradInputs.length > 0) {
+            gradInputs['x'] = x;
+            gradInputs['y'] = yKeep;
+          }
+          const dx = engine().runKernel(spec.gradKernelName, gradInputs, {
+            axis,
+            xShape: c.xShape,
+          }) as Tensor;
+          // dx is written packed (as tfjs's packed ops write theirs) for x of rank >= 2.
+          expect(webgl().texData.get(dx.dataId).isPacked ?? false, c.name).toBe(
+            c.xShape.length >= 2,
+          );
+          const refDx = referenceMaskedReduceGrad(
+            spec.reducer,
+            xs,
+            c.dy,
+            c.xShape,
+            maskValid,
+            c.maskShape,
+            axis,
+          );
+          compareWithReference(`${c.name} gradient`, await dx.data(), { values: refDx }, precision);
+          dispose([x0, m0, dy0, x, mask, dy, y, yKeep, dx]);
+        }
+        // A good share of the cases have the [batch, time, features]-like layout of the packed path.
+        expect(packedPath).toBeGreaterThan(cases.length / 4);
+        expect(memory().numTensors).toBe(before);
+      },
+      600_000,
+    );
+  }
 }
 
-/** Runs MaskedMean directly (the op's own checks bypassed), for tests that count programs. */
-export const runMaskedMean = (x: Tensor, mask: Tensor, axis: number[], keepDims = false): Tensor =>
-  engine().runKernel(MaskedMean, { x, mask }, { axis, keepDims }) as Tensor;
+/** Runs a forward kernel directly (the op's own checks bypassed), for tests that count programs. */
+export const runForward = (
+  spec: MaskedReduction,
+  x: Tensor,
+  mask: Tensor,
+  axis: number[],
+  keepDims = false,
+): Tensor => engine().runKernel(spec.kernelName, { x, mask }, { axis, keepDims }) as Tensor;
 
-/** `v` after a trip through a GPU texture written by a shader (tfjs's add), read back. */
-export async function roundTrip(v: number): Promise<number> {
-  const a = scalar(v);
-  webgl().uploadToGPU(a.dataId);
-  const b = add(a, 0);
-  const out = (await b.data())[0]!;
-  dispose([a, b]);
-  return out;
+/** The ops this package implements (every row of core's table that has a GLSL reducer). */
+export const WEBGL_OPS: readonly ReducerName[] = ['sum', 'mean', 'max'];
+
+/**
+ * The conformance suite of a secondary configuration: maskedMean (the op this package shipped
+ * first) with every case, the other ops with the structural cases, so that every op runs every
+ * structure (all axis sets, NaN/±Inf, empty slices, T = 10,000 and 100,000) in every
+ * configuration while the package's test time stays reasonable. With 'float16', inputs are taken
+ * as half-float textures hold them (see storedCase); core's suite still checks the kernel path and
+ * every error case.
+ */
+export function defineSecondarySuite(t: TestApi, precision: Precision): void {
+  const others = WEBGL_OPS.filter((r) => r !== 'mean');
+  if (precision === 'float32') {
+    defineConformanceSuite(t, { path: 'fused', precision, timeout: 120_000, ops: ['mean'] });
+    defineConformanceSuite(t, {
+      path: 'fused',
+      precision,
+      timeout: 120_000,
+      ops: others,
+      cases: structuralCases(),
+    });
+    return;
+  }
+  defineConformanceSuite(t, { path: 'fused', precision, ops: WEBGL_OPS, cases: [] });
+  defineCases(t, 'conformance cases as stored', conformanceCases(), precision, ['mean']);
+  defineCases(t, 'structural conformance cases as stored', structuralCases(), precision, others);
 }

@@ -1,27 +1,28 @@
 // Kernel-level properties on the primary configuration (WebGL 2, defaults): registration, no
 // leaked tensors or textures, one shader per structure (not per shape), no shader for empty work.
 import '@tensorflow/tfjs-backend-webgl';
-import { MaskedMean, MaskedMeanGrad, maskedMean } from '@masked-ops/core';
+import {
+  MASKED_MAX,
+  MASKED_MEAN,
+  type MaskedReduction,
+  maskedGeometry,
+  referenceMaskedReduce,
+} from '@masked-ops/core';
+import { compareWithReference, OPS } from '@masked-ops/core/testing';
 import {
   dispose,
   engine,
-  getKernel,
   grad,
   memory,
-  registerKernel,
+  reshape,
   setBackend,
   slice,
   type Tensor,
   tensor,
-  unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  maskedMeanGradWebGLConfig,
-  maskedMeanWebGLConfig,
-  webglKernelConfigs,
-} from '../src/index.js';
-import { runMaskedMean, webgl } from './helpers.js';
+import { webglKernelConfigs } from '../src/index.js';
+import { runForward, specs, WEBGL_OPS, webgl } from './helpers.js';
 
 beforeAll(async () => {
   expect(await setBackend('webgl')).toBe(true);
@@ -31,117 +32,120 @@ const ramp = (n: number, f = (i: number) => (i % 13) - 6): Float32Array =>
   Float32Array.from({ length: n }, (_, i) => f(i));
 const stripes = (n: number, period = 3): Uint8Array =>
   Uint8Array.from({ length: n }, (_, i) => (i % period === 0 ? 0 : 1));
+const product = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+/** The gradient kernel of `spec` run directly on x [b, t, f] reduced over axis 1. */
+function runGrad(spec: MaskedReduction, x: Tensor, mask: Tensor, y: Tensor): Tensor {
+  const [b, , f] = x.shape as [number, number, number];
+  const inputs: Record<string, Tensor> = { dy: tensor(ramp(b * f), [b, 1, f]), mask };
+  if (spec.gradInputs.length > 0) {
+    inputs['x'] = x;
+    inputs['y'] = reshape(y, [b, 1, f]);
+  }
+  const dx = engine().runKernel(spec.gradKernelName, inputs, {
+    axis: [1],
+    xShape: x.shape,
+  }) as Tensor;
+  dispose(Object.values(inputs).filter((t) => t !== x && t !== mask));
+  return dx;
+}
+
+const OUR_PROGRAMS =
+  /^(MaskedWindowProgram|CombineProgram|PackedMaskedWindowProgram|MaskedBroadcastProgram|MaskedBroadcastPackedProgram)_/;
 
 // First, while the shader cache holds none of our programs.
 describe('shader cache', () => {
-  it('compiles one shader per structure, not one per shape', async () => {
-    const backend = webgl();
-    const cache = (backend as unknown as { binaryCache: Record<string, unknown> }).binaryCache;
-    const ours = () =>
-      Object.keys(cache).filter((k) =>
-        /^(MaskedWindowProgram|CombineProgram|MaskedMeanGradProgram|PackedMaskedWindowProgram|MaskedMeanGradPackedProgram)_/.test(
-          k,
-        ),
-      ).length;
-    // Same structure, different sizes, in three texture-layout classes: all textures narrow;
-    // two passes; outputs over WEBGL_MAX_SIZE_FOR_NARROW_TEXTURE (tfjs squarifies them, which
-    // changes its generated output-coordinate code, a variant compiled once).
-    const shapes = [
-      [4, 20, 8],
-      [5, 30, 6],
-      [7, 11, 3],
-      [3, 600, 7],
-      [2, 900, 9],
-      [9, 200, 5],
-      [8, 150, 6],
-    ];
-    const counts: number[] = [];
-    for (const shape of shapes) {
-      const [b, t] = shape as [number, number, number];
-      const x = tensor(ramp(shape.reduce((p, d) => p * d, 1)), shape);
-      const mask = tensor(stripes(b * t), [b, t], 'bool');
-      backend.uploadToGPU(x.dataId);
-      backend.uploadToGPU(mask.dataId);
-      const y = runMaskedMean(x, mask, [1]);
-      const dx = engine().runKernel(
-        MaskedMeanGrad,
-        { dy: tensor(ramp(b * shape[2]!), [b, 1, shape[2]!]), mask },
-        { axis: [1], xShape: shape },
-      ) as Tensor;
-      counts.push(ours());
-      dispose([x, mask, y, dx]);
-    }
-    // Single pass: forward, counts, gradient (written packed under WEBGL_PACK). [7,11,3] adds the
-    // packed gradient's variant for an odd last dim (tfjs keys shaders by whether the output's
-    // row stride equals its texture width). [3,600,7] adds the forward window pass, its final
-    // combine and the count combine; after that no new shader, whatever the sizes.
-    expect(counts).toEqual([3, 3, 4, 7, 7, 7, 7]);
-  });
+  const cached = () => {
+    const cache = (webgl() as unknown as { binaryCache: Record<string, unknown> }).binaryCache;
+    return Object.keys(cache).filter((k) => OUR_PROGRAMS.test(k)).length;
+  };
 
-  it('compiles one packed-path shader per structure, not one per shape', async () => {
-    const backend = webgl();
-    const cache = (backend as unknown as { binaryCache: Record<string, unknown> }).binaryCache;
-    const packedPath = () =>
-      Object.keys(cache).filter((k) => /^PackedMaskedWindowProgram_/.test(k)).length;
-    // Pairs of different shapes in one structure class: pass kind ('mean', or 'partial' from
-    // 129 texel rows on), and whether the packed output's and the mask's shape equal their
-    // texture shape (tfjs specialises those: an even row count), each pair's second compiles
-    // nothing new.
-    const shapes = [
-      [4, 20, 8],
-      [6, 40, 4], // mean, even rows
-      [5, 30, 6],
-      [7, 11, 3], // mean, odd rows
-      [3, 600, 7],
-      [9, 700, 5], // partial (3 windows), odd output rows
-      [2, 900, 9],
-      [4, 1000, 3], // partial (4 windows), even output rows
-    ];
-    const counts: number[] = [];
-    for (const shape of shapes) {
-      const [b, t] = shape as [number, number, number];
-      const x0 = tensor(ramp(shape.reduce((p, d) => p * d, 1)), shape);
-      const x = engine().makeTensorFromTensorInfo(backend.packTensor(x0), backend);
-      const mask = tensor(stripes(b * t), [b, t], 'bool');
-      const y = runMaskedMean(x, mask, [1]);
-      counts.push(packedPath());
-      dispose([x0, x, mask, y]);
-    }
-    expect(counts).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
-  });
+  // Same structure, different sizes, in three texture-layout classes: all textures narrow; several
+  // passes; outputs over WEBGL_MAX_SIZE_FOR_NARROW_TEXTURE (tfjs squarifies them, which changes
+  // its generated output-coordinate code, a variant compiled once).
+  const shapes = [
+    [4, 20, 8],
+    [5, 30, 6],
+    [7, 11, 3],
+    [3, 600, 7],
+    [2, 900, 9],
+    [9, 200, 5],
+    [8, 150, 6],
+  ];
+  // New shaders per shape, for an unpacked x (forward and gradient kernels). Mean: the window pass,
+  // the count statistic's window pass and the gradient (written packed under WEBGL_PACK); max: the
+  // window pass, the ties statistic's (a different shader: it reads y) and the gradient. [7,11,3]
+  // adds the packed gradient's variant for an odd last dim (tfjs keys shaders by whether the
+  // output's row stride equals its texture width). [3,600,7] adds, for the forward pass and the
+  // statistic each, a partial window pass and a final combine. After that none, whatever the sizes.
+  const expected = [3, 0, 1, 4, 0, 0, 0];
+  for (const spec of [MASKED_MEAN, MASKED_MAX]) {
+    it(`${spec.op}: one shader per structure, not one per shape`, () => {
+      const backend = webgl();
+      const added: number[] = [];
+      for (const shape of shapes) {
+        const [b, t] = shape as [number, number, number];
+        const before = cached();
+        const x = tensor(ramp(product(shape)), shape);
+        const mask = tensor(stripes(b * t), [b, t], 'bool');
+        backend.uploadToGPU(x.dataId);
+        backend.uploadToGPU(mask.dataId);
+        const y = runForward(spec, x, mask, [1]);
+        const dx = runGrad(spec, x, mask, y);
+        added.push(cached() - before);
+        dispose([x, mask, y, dx]);
+      }
+      expect(added).toEqual(expected);
+    });
+  }
+
+  for (const spec of [MASKED_MEAN, MASKED_MAX]) {
+    it(`${spec.op}: one packed-path shader per structure, not one per shape`, () => {
+      const backend = webgl();
+      const packedPath = () => {
+        const cache = (backend as unknown as { binaryCache: Record<string, unknown> }).binaryCache;
+        return Object.keys(cache).filter((k) => /^PackedMaskedWindowProgram_/.test(k)).length;
+      };
+      // Pairs of different shapes in one structure class: pass kind (final, or partial from 129
+      // texel rows on), and whether the packed output's and the mask's shape equal their texture
+      // shape (tfjs specialises those: an even row count); each pair's second compiles nothing.
+      const pairs = [
+        [4, 20, 8],
+        [6, 40, 4], // final, even rows
+        [5, 30, 6],
+        [7, 11, 3], // final, odd rows
+        [3, 600, 7],
+        [9, 700, 5], // partial (3 windows), odd output rows
+        [2, 900, 9],
+        [4, 1000, 3], // partial (4 windows), even output rows
+      ];
+      const added: number[] = [];
+      for (const shape of pairs) {
+        const [b, t] = shape as [number, number, number];
+        const before = packedPath();
+        const x0 = tensor(ramp(product(shape)), shape);
+        const x = engine().makeTensorFromTensorInfo(backend.packTensor(x0), backend);
+        const mask = tensor(stripes(b * t), [b, t], 'bool');
+        const y = runForward(spec, x, mask, [1]);
+        added.push(packedPath() - before);
+        dispose([x0, x, mask, y]);
+      }
+      expect(added).toEqual([1, 0, 1, 0, 1, 0, 1, 0]);
+    });
+  }
 });
 
 describe('registration', () => {
-  it('registers both kernels for webgl on import and exports their configs', () => {
-    expect(webglKernelConfigs).toEqual([maskedMeanWebGLConfig, maskedMeanGradWebGLConfig]);
-    expect(getKernel(MaskedMean, 'webgl')?.kernelFunc).toBe(maskedMeanWebGLConfig.kernelFunc);
-    expect(getKernel(MaskedMeanGrad, 'webgl')?.kernelFunc).toBe(
-      maskedMeanGradWebGLConfig.kernelFunc,
+  it('exports one forward and one gradient config per op, in the table order', () => {
+    expect(webglKernelConfigs.map((c) => c.kernelName)).toEqual(
+      specs(WEBGL_OPS).flatMap((s) => [s.kernelName, s.gradKernelName]),
     );
-  });
-
-  it('unregistered, the op takes the composite path; re-registered, the fused one', async () => {
-    const x = tensor([
-      [1, 2],
-      [3, 4],
-      [100, 100],
-    ]);
-    const mask = tensor([1, 1, 0], [3], 'bool');
-    const kernels = async () => (await engine().profile(() => maskedMean(x, mask, 0))).kernelNames;
-    for (const c of webglKernelConfigs) unregisterKernel(c.kernelName, 'webgl');
-    expect(await kernels()).not.toContain(MaskedMean);
-    const composite = await maskedMean(x, mask, 0).array();
-    for (const c of webglKernelConfigs) registerKernel(c);
-    expect(await kernels()).toContain(MaskedMean);
-    const fused = await maskedMean(x, mask, 0).array();
-    expect(composite).toEqual([2, 3]);
-    expect(fused).toEqual([2, 3]);
-    dispose([x, mask]);
+    expect(new Set(webglKernelConfigs.map((c) => c.backendName))).toEqual(new Set(['webgl']));
   });
 });
 
 describe('resources', () => {
-  it('leaks no tensor, data id or texture over many forward and backward calls', async () => {
+  it('leaks no tensor, data id or texture over many forward and backward calls of every op', async () => {
     const backend = webgl();
     const textures = backend.getTextureManager();
     const calls: [number[], number[], number[]][] = [
@@ -157,10 +161,8 @@ describe('resources', () => {
       [[3, 0, 2], [3, 0], [1]], // empty time axis
     ];
     const inputs = calls.map(([xShape, maskShape]) => {
-      const n = xShape.reduce((p, d) => p * d, 1);
-      const m = maskShape.reduce((p, d) => p * d, 1);
-      const x = tensor(ramp(n), xShape);
-      const mask = tensor(stripes(m), maskShape, 'bool');
+      const x = tensor(ramp(product(xShape)), xShape);
+      const mask = tensor(stripes(product(maskShape)), maskShape, 'bool');
       // x in an unpacked texture, and a packed copy: both paths (the packed one where the layout
       // allows it, else the unpacking one) and their temporaries.
       backend.uploadToGPU(x.dataId);
@@ -172,15 +174,18 @@ describe('resources', () => {
       return { x, mask, xp };
     });
     const round = async () => {
-      for (let i = 0; i < calls.length; i++) {
-        const { x, mask, xp } = inputs[i]!;
-        const axis = calls[i]![2];
-        for (const input of [x, xp]) {
-          const y = maskedMean(input, mask, axis);
-          const dx = grad((v: Tensor) => maskedMean(v, mask, axis))(input);
-          await y.data();
-          await dx.data();
-          dispose([y, dx]);
+      for (const spec of specs(WEBGL_OPS)) {
+        const op = OPS[spec.reducer];
+        for (let i = 0; i < calls.length; i++) {
+          const { x, mask, xp } = inputs[i]!;
+          const axis = calls[i]![2];
+          for (const input of [x, xp]) {
+            const y = op(input, mask, axis);
+            const dx = grad((v: Tensor) => op(v, mask, axis))(input);
+            await y.data();
+            await dx.data();
+            dispose([y, dx]);
+          }
         }
       }
     };
@@ -190,7 +195,7 @@ describe('resources', () => {
       dataIds: backend.numDataIds(),
       used: textures.getNumUsedTextures(),
     };
-    for (let r = 0; r < 5; r++) await round();
+    for (let r = 0; r < 3; r++) await round();
     expect({
       tensors: memory().numTensors,
       dataIds: backend.numDataIds(),
@@ -202,11 +207,10 @@ describe('resources', () => {
   it('reads inputs that are shallow slices (a flat offset into a larger texture)', async () => {
     const backend = webgl();
     const [B, T, F] = [6, 9, 5];
-    const xAll = tensor(
-      ramp(B * T * F, (i) => Math.sin(i) * 10),
-      [B, T, F],
-    );
-    const mAll = tensor(stripes(B * T, 4), [B, T], 'bool');
+    const xs = ramp(B * T * F, (i) => Math.sin(i) * 10);
+    const ms = stripes(B * T, 4);
+    const xAll = tensor(xs, [B, T, F]);
+    const mAll = tensor(ms, [B, T], 'bool');
     backend.uploadToGPU(xAll.dataId);
     backend.uploadToGPU(mAll.dataId);
     // Rows 2..4: contiguous, so tfjs slices without copying (texData.slice.flatOffset > 0).
@@ -214,20 +218,19 @@ describe('resources', () => {
     const mask = slice(mAll, [2, 0], [3, T]);
     expect(backend.texData.get(x.dataId).slice?.flatOffset).toBe(2 * T * F);
     expect(backend.texData.get(mask.dataId).slice?.flatOffset).toBe(2 * T);
-    const y = await runMaskedMean(x, mask, [1]).data();
-    const xs = ramp(B * T * F, (i) => Math.sin(i) * 10);
-    const ms = stripes(B * T, 4);
-    for (let b = 0; b < 3; b++) {
-      for (let f = 0; f < F; f++) {
-        let sum = 0;
-        let count = 0;
-        for (let t = 0; t < T; t++) {
-          if (!ms[(b + 2) * T + t]) continue;
-          sum += xs[((b + 2) * T + t) * F + f]!;
-          count++;
-        }
-        expect(y[b * F + f]).toBeCloseTo(sum / count, 4);
-      }
+    for (const spec of specs(WEBGL_OPS)) {
+      const y = runForward(spec, x, mask, [1]);
+      const ref = referenceMaskedReduce(
+        spec.reducer,
+        xs.subarray(2 * T * F, 5 * T * F),
+        [3, T, F],
+        ms.subarray(2 * T, 5 * T),
+        [3, T],
+        [1],
+        false,
+      );
+      compareWithReference(`${spec.op} of a slice`, await y.data(), ref);
+      y.dispose();
     }
     dispose([xAll, mAll, x, mask]);
   });
@@ -248,27 +251,26 @@ describe('resources', () => {
         [[3, 4, 0], [3, 4], [1], [3, 0]],
         [[2, 0], [2, 0], [1], [2]],
       ];
-      for (const [xShape, maskShape, axis, outShape] of empty) {
-        const x = tensor(new Float32Array(0), xShape);
-        const mask = tensor(stripes(maskShape.reduce((p, d) => p * d, 1)), maskShape, 'bool');
-        programs = 0;
-        const y = runMaskedMean(x, mask, axis);
-        const dx = engine().runKernel(
-          MaskedMeanGrad,
-          {
-            dy: tensor(
-              new Float32Array(outShape.reduce((p, d) => p * d, 1)),
-              xShape.map((d, i) => (axis.includes(i) ? 1 : d)),
-            ),
-            mask,
-          },
-          { axis, xShape },
-        ) as Tensor;
-        expect(programs).toBe(0);
-        expect(y.shape).toEqual(outShape);
-        expect(Array.from(await y.data())).toEqual(new Array(y.size).fill(0));
-        expect(dx.shape).toEqual(xShape);
-        dispose([x, mask, y, dx]);
+      for (const spec of specs(WEBGL_OPS)) {
+        for (const [xShape, maskShape, axis, outShape] of empty) {
+          const x = tensor(new Float32Array(0), xShape);
+          const mask = tensor(stripes(product(maskShape)), maskShape, 'bool');
+          const keep = maskedGeometry(xShape, maskShape, axis, true).keepDimsShape;
+          const dy = tensor(new Float32Array(product(outShape)), keep);
+          programs = 0;
+          const y = runForward(spec, x, mask, axis);
+          const inputs: Record<string, Tensor> = { dy, mask };
+          if (spec.gradInputs.length > 0) {
+            inputs['x'] = x;
+            inputs['y'] = dy;
+          }
+          const dx = engine().runKernel(spec.gradKernelName, inputs, { axis, xShape }) as Tensor;
+          expect(programs, spec.op).toBe(0);
+          expect(y.shape).toEqual(outShape);
+          expect(Array.from(await y.data())).toEqual(new Array(y.size).fill(0));
+          expect(dx.shape).toEqual(xShape);
+          dispose([x, mask, dy, y, dx]);
+        }
       }
     } finally {
       backend.runWebGLProgram = original;

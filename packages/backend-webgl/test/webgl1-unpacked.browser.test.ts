@@ -1,10 +1,9 @@
 // WebGL 1 with WEBGL_PACK off.
 import '@tensorflow/tfjs-backend-webgl';
 import '../src/index.js';
-import { defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defineExtraCases, webgl } from './helpers.js';
+import { defineExtraCases, defineSecondarySuite, webgl } from './helpers.js';
 
 beforeAll(async () => {
   env().set('WEBGL_VERSION', 1);
@@ -20,5 +19,5 @@ describe('configuration: WebGL 1, unpacked', () => {
   });
 });
 
-defineConformanceSuite({ describe, it }, { path: 'fused', precision: 'float32', timeout: 120_000 });
-defineExtraCases({ describe, it }, 'float32');
+defineSecondarySuite({ describe, it }, 'float32');
+defineExtraCases({ describe, it }, 'float32', ['mean']);

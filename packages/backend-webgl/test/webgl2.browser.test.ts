@@ -1,14 +1,20 @@
 // Primary configuration: WebGL 2 with tfjs's defaults (WEBGL_PACK on, float32 textures). Runs the
-// full shared conformance suite, the extra cases, and every case again with packed input textures.
-// tfjs-layers registers tfjs's built-in gradients (as an app using @tensorflow/tfjs has them), which
-// the double-backprop checks need.
+// full shared conformance suite for every op (with double backprop), the extra cases for every op,
+// and every case again with packed input textures. tfjs-layers registers tfjs's built-in gradients
+// (as an app using @tensorflow/tfjs has them), which the double-backprop checks need.
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-layers';
 import '../src/index.js';
 import { defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defineExtraCases, definePackedInputCases, roundTrip, webgl } from './helpers.js';
+import {
+  defineExtraCases,
+  definePackedInputCases,
+  roundTrip,
+  WEBGL_OPS,
+  webgl,
+} from './helpers.js';
 
 beforeAll(async () => {
   expect(await setBackend('webgl')).toBe(true);
@@ -26,7 +32,7 @@ describe('configuration: WebGL 2, packed, float32 textures', () => {
 
 defineConformanceSuite(
   { describe, it },
-  { path: 'fused', precision: 'float32', timeout: 120_000, secondOrder: true },
+  { path: 'fused', precision: 'float32', timeout: 120_000, secondOrder: true, ops: WEBGL_OPS },
 );
-defineExtraCases({ describe, it }, 'float32');
-definePackedInputCases({ describe, it }, 'float32');
+defineExtraCases({ describe, it }, 'float32', WEBGL_OPS);
+definePackedInputCases({ describe, it }, 'float32', WEBGL_OPS);

@@ -1,0 +1,77 @@
+import { type WindowReducerName, windowReducer } from '../glsl/reducers.js';
+import { FlatProgram, MAX_WINDOW, Uniforms } from './base.js';
+
+export interface CombineSpec {
+  reducer: WindowReducerName;
+  keptSize: number;
+  /** Features per row (0 for a mask-only reducer); the partials carry one more column, the count. */
+  inner: number;
+  /** Windows per row in the input partials. */
+  windowsIn: number;
+  /** Windows per row in the output (1 for a final pass). */
+  windowsOut: number;
+  /** Power of two multiplying the merged partials of sum-like reducers, and the counts. */
+  scale: number;
+  outScale: number;
+  /** true: the reducer's results [keptSize * max(inner, 1)]; false: partials of MAX_WINDOW windows. */
+  final: boolean;
+}
+
+/**
+ * Passes after the first: merges up to MAX_WINDOW partial states per output (windows with count 0
+ * are skipped, so no reducer needs an identity); the final pass finishes them.
+ */
+export class CombineProgram extends FlatProgram {
+  variableNames = ['partials'];
+  outputShape: number[];
+  userCode: string;
+
+  constructor(spec: CombineSpec) {
+    super();
+    const reducer = windowReducer(spec.reducer);
+    const inner = reducer.source === 'mask' ? 0 : spec.inner;
+    const cols = spec.final ? Math.max(inner, 1) : inner + 1;
+    this.outputShape = [spec.keptSize * spec.windowsOut * cols];
+    this.setUniforms(
+      new Uniforms()
+        .int('uInner', inner)
+        .int('uCols', cols)
+        .int('uColsIn', inner + 1)
+        .int('uIn', spec.windowsIn)
+        .int('uOut', spec.windowsOut)
+        .float('uScale', spec.scale)
+        .float('uOutScale', spec.outScale),
+    );
+    const result = spec.final ? reducer.finish('acc', 'count') : '(wantX ? acc : count)';
+    this.userCode = `
+      void main() {
+        int flatOut = getOutputCoords();
+        int row = flatOut / uCols;
+        int col = flatOut - row * uCols;
+        int outRow = row / uOut;
+        int win = row - outRow * uOut;
+        int start = win * ${MAX_WINDOW};
+        int len = uIn - start;
+        int p = (outRow * uIn + start) * uColsIn;
+        bool wantX = col < uInner;
+        float acc = 0.0;
+        float count = 0.0;
+        for (int i = 0; i < ${MAX_WINDOW}; i++) {
+          if (i >= len) {
+            break;
+          }
+          float c = getPartials(p + uInner);
+          if (c > 0.0) {
+            if (wantX) {
+              float v = getPartials(p + col);
+              ${reducer.merge('acc', 'v', 'count == 0.0')}
+            }
+            count += c * uScale;
+          }
+          p += uColsIn;
+        }
+        setOutput(${result});
+      }
+    `;
+  }
+}
