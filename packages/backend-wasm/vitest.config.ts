@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import { browserProject } from '../../tooling/vitest-browser.js';
 import { nodeTestConfig } from '../../tooling/vitest-shared.js';
@@ -7,6 +9,12 @@ import { nodeTestConfig } from '../../tooling/vitest-shared.js';
 // browser test file asserts which build it got, so a misconfigured page fails instead of testing
 // the same build twice. One JSON report (reportFile('backend-wasm')) covers all three.
 export default defineConfig(async () => {
+  // turbo's `generate` task builds the kernel modules before `test`; a bare `npx vitest run` in a
+  // fresh clone has none yet, so generate them here (once: the file is then present).
+  const root = new URL('.', import.meta.url).pathname;
+  if (!existsSync(`${root}src/generated/wasm_modules.ts`)) {
+    execFileSync(process.execPath, ['scripts/build-wasm.mjs'], { cwd: root, stdio: 'inherit' });
+  }
   const { reporters, ...node } = nodeTestConfig('backend-wasm');
   return {
     test: {

@@ -1,25 +1,17 @@
-import '@masked-ops/core'; // registers the gradient that calls MaskedMeanGrad
+import '@masked-ops/core'; // registers the gradients that call the gradient kernels
 import { engine, registerKernel } from '@tensorflow/tfjs-core';
-import {
-  heapMemory,
-  type KernelModuleInfo,
-  kernelModuleInfo,
-  type WasmBackendLike,
-} from './heap.js';
-import { maskedMeanWasmConfig } from './masked_mean.js';
-import { maskedMeanGradWasmConfig } from './masked_mean_grad.js';
+import { heapMemory, type WasmBackendLike } from './heap.js';
+import { type KernelModuleInfo, kernelModuleInfo } from './modules.js';
+import { wasmKernelConfigs } from './register_all_kernels.js';
 
-/** Both kernel configs, for manual registration (e.g. after `unregisterKernel`). */
-export const wasmKernelConfigs = [maskedMeanWasmConfig, maskedMeanGradWasmConfig];
-
-// Importing the package registers the kernels for 'wasm'. The kernel module is instantiated on the
-// first call, so this works whether or not the wasm backend is already active.
+// Importing the package registers the kernels for 'wasm'. The kernel modules are instantiated on
+// the first call, so this works whether or not the wasm backend is already active.
 for (const config of wasmKernelConfigs) registerKernel(config);
 
 /**
- * Which embedded kernel module serves the wasm backend ('simd', 'simd-shared' for tfjs's threaded
- * build, or 'scalar'), and the heap it works on. Instantiates the module if needed. The wasm
- * backend must be initialised (e.g. `await tf.setBackend('wasm')`).
+ * Which build of the embedded kernel modules serves the wasm backend ('simd', 'simd-shared' for
+ * tfjs's threaded build, or 'scalar'), the heap they work on and their sizes. The wasm backend
+ * must be initialised (e.g. `await tf.setBackend('wasm')`).
  */
 export function wasmKernelModuleInfo(): KernelModuleInfo {
   return kernelModuleInfo(wasmBackend());
@@ -38,6 +30,7 @@ function wasmBackend(): WasmBackendLike {
   return backend as unknown as WasmBackendLike;
 }
 
-export type { KernelModuleInfo, KernelModuleVariant } from './heap.js';
-export { maskedMeanWasm, maskedMeanWasmConfig } from './masked_mean.js';
-export { maskedMeanGradWasm, maskedMeanGradWasmConfig } from './masked_mean_grad.js';
+export { maskedBroadcastKernel } from './masked_broadcast.js';
+export { maskedReduceKernel } from './masked_reduce.js';
+export type { KernelModuleInfo, KernelModuleVariant } from './modules.js';
+export { wasmKernelConfigs } from './register_all_kernels.js';

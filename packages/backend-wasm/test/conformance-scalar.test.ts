@@ -1,6 +1,8 @@
-// The scalar kernel module on tfjs's plain (non-SIMD) build, in Node. tfjs picks its binary from
+// The scalar kernel modules on tfjs's plain (non-SIMD) build, in Node. tfjs picks its binary from
 // the WASM_HAS_SIMD_SUPPORT flag; the SIMD and threaded binaries are pointed at paths that do not
-// exist, so the backend can only initialise if tfjs really loaded the plain binary.
+// exist, so the backend can only initialise if tfjs really loaded the plain binary. Every op, the
+// full conformance suite and every kernel-loop case: the scalar modules share the drivers but not
+// the SIMD loops, so they need the same coverage.
 import { createRequire } from 'node:module';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '../src/index.js';
@@ -9,6 +11,7 @@ import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmKernelModuleInfo } from '../src/index.js';
 import { checkHeapGrowthBetweenCalls, checkNoLeaksOver1000Calls } from './support/heap_checks.js';
+import { WASM_OPS, WASM_SPECS } from './support/ops.js';
 import { pathCases } from './support/path_cases.js';
 
 const require = createRequire(import.meta.url);
@@ -26,16 +29,18 @@ beforeAll(async () => {
 });
 
 describe('plain tfjs build', () => {
-  it('is served by the scalar module', () => {
+  it('is served by the scalar modules', () => {
     expect(env().get('WASM_HAS_SIMD_SUPPORT')).toBe(false);
     expect(wasmKernelModuleInfo().variant).toBe('scalar');
   });
-  it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls());
-  it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls());
 });
 
-describe('kernel loops', () => {
-  for (const c of pathCases()) it(c.name, () => checkCase(c));
-});
+for (const spec of WASM_SPECS) {
+  describe(`${spec.op}: scalar modules`, () => {
+    it('survive heap growth between calls', () => checkHeapGrowthBetweenCalls(spec));
+    it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls(spec));
+    for (const c of pathCases()) it(c.name, () => checkCase(spec, c));
+  });
+}
 
-defineConformanceSuite({ describe, it }, { path: 'fused' });
+defineConformanceSuite({ describe, it }, { path: 'fused', ops: WASM_OPS });

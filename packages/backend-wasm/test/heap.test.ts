@@ -8,16 +8,20 @@ import {
   checkNoLeaksOver1000Calls,
   checkOutputsOverwriteStaleMemory,
 } from './support/heap_checks.js';
+import { WASM_SPECS } from './support/ops.js';
 
 beforeAll(async () => {
   expect(await setBackend('wasm')).toBe(true);
 });
 
-describe('wasm heap', () => {
-  it('outputs overwrite stale memory (all-masked rows and masked dx are exactly 0)', () =>
-    checkOutputsOverwriteStaleMemory());
-  it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls());
-  it('survives heap growth caused by its own allocations', () => checkHeapGrowthInsideCalls());
-  it('1,000 calls leave numTensors, data ids and the heap size unchanged', () =>
-    checkNoLeaksOver1000Calls());
-});
+for (const spec of WASM_SPECS) {
+  describe(`${spec.op}: wasm heap`, () => {
+    it('outputs overwrite stale memory (empty slices and masked dx are exactly 0)', () =>
+      checkOutputsOverwriteStaleMemory(spec));
+    it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls(spec));
+    it('survives heap growth caused by its own allocations', () =>
+      checkHeapGrowthInsideCalls(spec));
+    it('1,000 calls (and their gradients) leave numTensors, data ids and the heap size unchanged', () =>
+      checkNoLeaksOver1000Calls(spec));
+  });
+}

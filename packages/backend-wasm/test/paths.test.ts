@@ -4,6 +4,7 @@ import { checkCase } from '@masked-ops/core/testing';
 import { setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmKernelModuleInfo } from '../src/index.js';
+import { WASM_SPECS } from './support/ops.js';
 import { pathCases } from './support/path_cases.js';
 
 beforeAll(async () => {
@@ -11,6 +12,8 @@ beforeAll(async () => {
   expect(wasmKernelModuleInfo().variant).toBe('simd');
 });
 
-describe('kernel loops (simd module)', () => {
-  for (const c of pathCases()) it(c.name, () => checkCase(c));
-});
+for (const spec of WASM_SPECS) {
+  describe(`${spec.op}: kernel loops (simd modules)`, () => {
+    for (const c of pathCases()) it(c.name, () => checkCase(spec, c));
+  });
+}

@@ -1,6 +1,6 @@
 // The browser suite, shared by the plain page (tfjs's SIMD build) and the cross-origin-isolated
-// page (threaded-SIMD build): first it asserts which build and kernel module the page really got,
-// so a misconfigured page fails instead of testing the same build twice.
+// page (threaded-SIMD build): first it asserts which build and kernel modules the page really
+// got, so a misconfigured page fails instead of testing the same build twice. Every op.
 import '../../src/index.js';
 import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
@@ -11,6 +11,7 @@ import {
   checkNoLeaksOver1000Calls,
   checkOutputsOverwriteStaleMemory,
 } from '../support/heap_checks.js';
+import { WASM_OPS, WASM_SPECS } from '../support/ops.js';
 import { pathCases } from '../support/path_cases.js';
 import { useBundledWasmBinaries } from './wasm_paths.js';
 
@@ -21,8 +22,8 @@ export function defineBrowserWasmSuite(page: { isolated: boolean }): void {
   });
 
   const build = page.isolated
-    ? 'tfjs threaded-SIMD on a shared heap, served by the shared-memory module'
-    : 'tfjs SIMD without threads on an unshared heap, served by the simd module';
+    ? 'tfjs threaded-SIMD on a shared heap, served by the shared-memory modules'
+    : 'tfjs SIMD without threads on an unshared heap, served by the simd modules';
   describe(`wasm build in a ${page.isolated ? 'cross-origin-isolated' : 'plain'} page`, () => {
     it(`is ${build}`, () => {
       expect(globalThis.crossOriginIsolated).toBe(page.isolated);
@@ -32,14 +33,16 @@ export function defineBrowserWasmSuite(page: { isolated: boolean }): void {
       expect(info.variant).toBe(page.isolated ? 'simd-shared' : 'simd');
       expect(info.memory.buffer).toBeInstanceOf(page.isolated ? SharedArrayBuffer : ArrayBuffer);
     });
-    it('outputs overwrite stale memory', () => checkOutputsOverwriteStaleMemory());
-    it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls());
-    it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls());
   });
 
-  describe('kernel loops', () => {
-    for (const c of pathCases()) it(c.name, () => checkCase(c));
-  });
+  for (const spec of WASM_SPECS) {
+    describe(`${spec.op}: heap and kernel loops`, () => {
+      it('outputs overwrite stale memory', () => checkOutputsOverwriteStaleMemory(spec));
+      it('survives heap growth between calls', () => checkHeapGrowthBetweenCalls(spec));
+      it('1,000 calls leak nothing', () => checkNoLeaksOver1000Calls(spec));
+      for (const c of pathCases()) it(c.name, () => checkCase(spec, c));
+    });
+  }
 
-  defineConformanceSuite({ describe, it }, { path: 'fused' });
+  defineConformanceSuite({ describe, it }, { path: 'fused', ops: WASM_OPS });
 }

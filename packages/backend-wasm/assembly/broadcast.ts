@@ -1,0 +1,210 @@
+// The gradient module (every reducer): dx[m] = valid ? dy[o] / d : 0 at each position m of output
+// row o, with d = 1 (sum), the valid count (mean), or, for an extremum, the number of tied valid
+// positions of that lane (x == y, or both NaN), and 0 at untied positions too. Compiled like
+// reduce.ts. Every dx element is written (tfjs does not zero outputs).
+//
+// The divisor row needs no scratch: it is built in the row's first dx row, turned into dy / d
+// there, and serves as the source while the other rows are written last to first; the first row
+// is written (selected from itself) last.
+import {
+  countValid,
+  fillRow,
+  inner,
+  keptBase,
+  maskBase,
+  maskLanes,
+  rows,
+  segmentStart,
+  segments,
+  setBlocks,
+  setRuns,
+  stride,
+  xBase,
+} from './layout';
+import { dividesByCount, isExtremum } from './reducers';
+
+let dyBase: usize = 0;
+let yBase: usize = 0;
+let dxBase: usize = 0;
+
+/** x and y are 0 for reducers that do not read them (sum, mean). */
+export function broadcastBlocks(
+  reducer: i32,
+  dy: usize,
+  mask: usize,
+  x: usize,
+  y: usize,
+  dx: usize,
+  outer: u32,
+  reduce: u32,
+  mid: u32,
+  n: u32,
+): void {
+  dyBase = dy;
+  yBase = y;
+  dxBase = dx;
+  setBlocks(x, mask, n, reduce, mid);
+  if (ASC_FEATURE_SIMD) {
+    if (n === 1 && mid === 1) {
+      for (let o: u32 = 0; o < outer; o++) broadcastAlongTime(reducer, o);
+      return;
+    }
+  }
+  for (let o: u32 = 0; o < outer; o++) {
+    for (let m: u32 = 0; m < mid; m++) {
+      const row = <usize>o * <usize>mid + <usize>m;
+      broadcastRow(reducer, row, <usize>o * <usize>reduce * <usize>mid + m);
+    }
+  }
+}
+
+export function broadcastRuns(
+  reducer: i32,
+  dy: usize,
+  mask: usize,
+  x: usize,
+  y: usize,
+  dx: usize,
+  runs: usize,
+  n: u32,
+): void {
+  dyBase = dy;
+  yBase = y;
+  dxBase = dx;
+  const keptSize = setRuns(x, mask, n, runs);
+  for (let o: u32 = 0; o < keptSize; o++) broadcastRow(reducer, <usize>o, keptBase(o));
+}
+
+/** Lanes all-ones where x and y are tied (equal, or both NaN). */
+function tiedLanes(x: v128, y: v128): v128 {
+  return v128.or(f32x4.eq(x, y), v128.and(f32x4.ne(x, x), f32x4.ne(y, y)));
+}
+
+function tied(x: f32, y: f32): bool {
+  // biome-ignore lint/suspicious/noSelfCompare: NaN is the one value unequal to itself (f32.ne)
+  return x === y || (x !== x && y !== y);
+}
+
+function broadcastRow(reducer: i32, o: usize, base: usize): void {
+  const rowBytes = inner << 2;
+  const first = dxBase + base * rowBytes;
+  const dyRow = dyBase + o * rowBytes;
+  const yRow = yBase + o * rowBytes;
+  const extremum = isExtremum(reducer);
+  if (extremum) {
+    // Ties per lane, counted into the first dx row.
+    fillRow(first, inner, 0);
+    for (let k: u32 = 0; k < segments; k++) {
+      let at = base + segmentStart(k);
+      for (let r: u32 = 0; r < rows; r++) {
+        if (load<u8>(maskBase + at) !== 0) countTies(first, xBase + at * rowBytes, yRow);
+        at += stride;
+      }
+    }
+  } else {
+    fillRow(first, inner, dividesByCount(reducer) ? <f32>countValid(base) : 1);
+  }
+  // first = dy / d. Where d is 0 (an empty slice, an untied lane) no position selects it.
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= inner; i += 4) {
+      const p = first + (i << 2);
+      v128.store(p, f32x4.div(v128.load(dyRow + (i << 2)), v128.load(p)));
+    }
+  }
+  for (; i < inner; i++) {
+    const p = first + (i << 2);
+    store<f32>(p, load<f32>(dyRow + (i << 2)) / load<f32>(p));
+  }
+  for (let k = <i32>segments - 1; k >= 0; k--) {
+    const start = base + segmentStart(<u32>k);
+    for (let r = <i32>rows - 1; r >= 0; r--) {
+      const at = start + <usize>r * stride;
+      const valid = load<u8>(maskBase + at) !== 0;
+      writeRow(dxBase + at * rowBytes, first, valid, extremum, xBase + at * rowBytes, yRow);
+    }
+  }
+}
+
+/** counts[i] += x[i] tied with y[i] ? 1 : 0 */
+function countTies(counts: usize, xp: usize, yp: usize): void {
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    for (; i + 4 <= inner; i += 4) {
+      const c = counts + (i << 2);
+      const t = tiedLanes(v128.load(xp + (i << 2)), v128.load(yp + (i << 2)));
+      v128.store(c, f32x4.add(v128.load(c), v128.and(one, t)));
+    }
+  }
+  for (; i < inner; i++) {
+    const c = counts + (i << 2);
+    if (tied(load<f32>(xp + (i << 2)), load<f32>(yp + (i << 2)))) store<f32>(c, load<f32>(c) + 1);
+  }
+}
+
+/** dst[i] = valid && (!extremum || x[i] tied with y[i]) ? q[i] : 0 (dst may equal q). */
+function writeRow(dst: usize, q: usize, valid: bool, extremum: bool, xp: usize, yp: usize): void {
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const sel = i32x4.splat(-(<i32>valid));
+    if (extremum && valid) {
+      for (; i + 4 <= inner; i += 4) {
+        const t = tiedLanes(v128.load(xp + (i << 2)), v128.load(yp + (i << 2)));
+        v128.store(dst + (i << 2), v128.and(v128.load(q + (i << 2)), t));
+      }
+    } else {
+      for (; i + 4 <= inner; i += 4) {
+        v128.store(dst + (i << 2), v128.and(v128.load(q + (i << 2)), sel));
+      }
+    }
+  }
+  for (; i < inner; i++) {
+    const keep = valid && (!extremum || tied(load<f32>(xp + (i << 2)), load<f32>(yp + (i << 2))));
+    store<f32>(dst + (i << 2), select<f32>(load<f32>(q + (i << 2)), 0, keep));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// inner == 1 with mid == 1: dx rows are single floats, so vectorise along the reduced axis.
+
+function broadcastAlongTime(reducer: i32, o: u32): void {
+  const reduce = <usize>rows;
+  const start = <usize>o * reduce;
+  const mp = maskBase + start;
+  const xp = xBase + (start << 2);
+  const dxp = dxBase + (start << 2);
+  const extremum = isExtremum(reducer);
+  const y = extremum ? load<f32>(yBase + ((<usize>o) << 2)) : 0;
+  const yv = f32x4.splat(y);
+  // Positions that receive dy: valid ones, and for an extremum only the tied ones.
+  let cnt = i32x4.splat(0);
+  let r: usize = 0;
+  for (; r + 4 <= reduce; r += 4) {
+    let m = maskLanes(mp + r);
+    if (extremum) m = v128.and(m, tiedLanes(v128.load(xp + (r << 2)), yv));
+    cnt = i32x4.sub(cnt, m);
+  }
+  let count = <u32>(
+    (i32x4.extract_lane(cnt, 0) +
+      i32x4.extract_lane(cnt, 1) +
+      i32x4.extract_lane(cnt, 2) +
+      i32x4.extract_lane(cnt, 3))
+  );
+  for (; r < reduce; r++) {
+    count += <u32>(load<u8>(mp + r) !== 0 && (!extremum || tied(load<f32>(xp + (r << 2)), y)));
+  }
+  const d: f32 = extremum || dividesByCount(reducer) ? <f32>count : 1;
+  // With count === 0 no position is selected and q never reaches dx.
+  const q: f32 = load<f32>(dyBase + ((<usize>o) << 2)) / d;
+  const qv = f32x4.splat(q);
+  for (r = 0; r + 4 <= reduce; r += 4) {
+    let m = maskLanes(mp + r);
+    if (extremum) m = v128.and(m, tiedLanes(v128.load(xp + (r << 2)), yv));
+    v128.store(dxp + (r << 2), v128.and(qv, m));
+  }
+  for (; r < reduce; r++) {
+    const keep = load<u8>(mp + r) !== 0 && (!extremum || tied(load<f32>(xp + (r << 2)), y));
+    store<f32>(dxp + (r << 2), select<f32>(q, 0, keep));
+  }
+}

@@ -1,0 +1,116 @@
+// The row loops: `n` rows of `inner` floats, row r at xp + r * xStride with its mask byte at
+// mp + r * mStride, folded into the row at `acc`. 128-bit SIMD over the feature dimension with a
+// scalar tail. Masked rows are *selected* away (bitwise), never multiplied by 0, so NaN/Inf under
+// the mask cannot leak. With `sparse` (fewer than 1 / SPARSE of the slice valid) masked rows are
+// skipped by a branch instead; with a dense or unpredictable mask the branch-free selection wins,
+// since a mispredicted branch costs more than reading a masked row. The row loop is written out in
+// each function so that no call sits in the hot loop (Binaryen does not inline helpers used this
+// often).
+import { inner } from './layout';
+
+/** A slice with fewer valid positions than 1 / SPARSE of its length branches over masked rows. */
+export const SPARSE: u32 = 4;
+
+/** acc[i] += valid ? x[i] : 0 over the rows. */
+export function sumRows(
+  acc: usize,
+  xp: usize,
+  mp: usize,
+  n: u32,
+  mStride: usize,
+  xStride: usize,
+  sparse: bool,
+): void {
+  for (let r: u32 = 0; r < n; r++) {
+    const valid = load<u8>(mp) !== 0;
+    if (valid || !sparse) {
+      let i: usize = 0;
+      if (ASC_FEATURE_SIMD) {
+        const sel = i32x4.splat(-(<i32>valid));
+        for (; i + 16 <= inner; i += 16) {
+          const a = acc + (i << 2);
+          const s = xp + (i << 2);
+          v128.store(a, f32x4.add(v128.load(a), v128.and(v128.load(s), sel)));
+          v128.store(a, f32x4.add(v128.load(a, 16), v128.and(v128.load(s, 16), sel)), 16);
+          v128.store(a, f32x4.add(v128.load(a, 32), v128.and(v128.load(s, 32), sel)), 32);
+          v128.store(a, f32x4.add(v128.load(a, 48), v128.and(v128.load(s, 48), sel)), 48);
+        }
+        for (; i + 4 <= inner; i += 4) {
+          const a = acc + (i << 2);
+          v128.store(a, f32x4.add(v128.load(a), v128.and(v128.load(xp + (i << 2)), sel)));
+        }
+      }
+      for (; i < inner; i++) {
+        const a = acc + (i << 2);
+        store<f32>(a, load<f32>(a) + select<f32>(load<f32>(xp + (i << 2)), 0, valid));
+      }
+    }
+    mp += mStride;
+    xp += xStride;
+  }
+}
+
+/**
+ * acc[i] = max(acc[i], valid ? x[i] ^ flip : -Inf) over the rows (acc starts at -Inf). The
+ * masked value is replaced by -Inf by selection; f32x4.max / f32.max propagate a valid NaN.
+ */
+export function maxRows(
+  acc: usize,
+  xp: usize,
+  mp: usize,
+  n: u32,
+  mStride: usize,
+  xStride: usize,
+  sparse: bool,
+  flip: i32,
+): void {
+  for (let r: u32 = 0; r < n; r++) {
+    const valid = load<u8>(mp) !== 0;
+    if (valid || !sparse) {
+      let i: usize = 0;
+      if (ASC_FEATURE_SIMD) {
+        const sel = i32x4.splat(-(<i32>valid));
+        const f = i32x4.splat(flip);
+        const low = f32x4.splat(-Infinity);
+        for (; i + 8 <= inner; i += 8) {
+          const a = acc + (i << 2);
+          const s = xp + (i << 2);
+          const v0 = v128.bitselect(v128.xor(v128.load(s), f), low, sel);
+          const v1 = v128.bitselect(v128.xor(v128.load(s, 16), f), low, sel);
+          v128.store(a, f32x4.max(v128.load(a), v0));
+          v128.store(a, f32x4.max(v128.load(a, 16), v1), 16);
+        }
+        for (; i + 4 <= inner; i += 4) {
+          const a = acc + (i << 2);
+          const v = v128.bitselect(v128.xor(v128.load(xp + (i << 2)), f), low, sel);
+          v128.store(a, f32x4.max(v128.load(a), v));
+        }
+      }
+      for (; i < inner; i++) {
+        const a = acc + (i << 2);
+        const v = reinterpret<f32>(load<i32>(xp + (i << 2)) ^ flip);
+        store<f32>(a, max<f32>(load<f32>(a), select<f32>(v, -Infinity, valid)));
+      }
+    }
+    mp += mStride;
+    xp += xStride;
+  }
+}
+
+/** True if any of the `inner` floats at `p` is NaN or ±Inf (v - v is then NaN, else 0). */
+export function anyNonFinite(p: usize): bool {
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    let bad = i32x4.splat(0);
+    for (; i + 4 <= inner; i += 4) {
+      const v = v128.load(p + (i << 2));
+      bad = v128.or(bad, f32x4.ne(f32x4.sub(v, v), f32x4.splat(0)));
+    }
+    if (v128.any_true(bad)) return true;
+  }
+  for (; i < inner; i++) {
+    const v = load<f32>(p + (i << 2));
+    if (v - v !== 0) return true;
+  }
+  return false;
+}

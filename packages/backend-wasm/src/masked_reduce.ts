@@ -1,0 +1,58 @@
+import {
+  asReduceAttrs,
+  type MaskedReduceInputs,
+  type MaskedReduction,
+  maskedGeometry,
+} from '@masked-ops/core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { ROWS_PER_PARTIAL } from './generated/wasm_modules.js';
+import { CallHeap, heapMemory, offsetOf, type WasmBackendLike } from './heap.js';
+import { runsTable } from './layout.js';
+import { kernelModule } from './modules.js';
+import type { WasmReducer } from './reducers.js';
+
+/**
+ * The forward driver of every reducer: one pass over x in place on the wasm heap, writing
+ * straight into the output (every element: tfjs does not zero it). Contiguous reduced axes go to
+ * `reduceBlocks` as three numbers; any other axis set to `reduceRuns` with the runs' sizes and
+ * strides (a few int32s on the heap for the call). Sums and means over slices longer than
+ * ROWS_PER_PARTIAL also get `inner` f64s of scratch for their float64 accumulator row.
+ */
+export function maskedReduceKernel(spec: MaskedReduction, reducer: WasmReducer): KernelFunc {
+  return ({ inputs, backend, attrs }): TensorInfo => {
+    const { x, mask } = inputs as MaskedReduceInputs;
+    const { axis, keepDims } = asReduceAttrs(attrs);
+    const wasm = backend as unknown as WasmBackendLike;
+    const g = maskedGeometry(x.shape, mask.shape, axis, keepDims);
+    const heap = new CallHeap(wasm, spec.op);
+    try {
+      const out = heap.allocate(g.outShape, 'float32', 'output');
+      if (g.keptSize * g.inner === 0) return heap.keep(out); // empty output: nothing to write
+
+      const accFloats =
+        reducer.accumulates && g.reduceSize > ROWS_PER_PARTIAL ? 2 * g.inner + 1 : 0;
+      const runs = g.blocks === null ? runsTable(g.layout) : null;
+      let acc = 0;
+      let runsAt = 0;
+      if (accFloats > 0 || runs !== null) {
+        const scratch = heap.allocate([accFloats + (runs?.length ?? 0)], 'float32', 'scratch');
+        // f64s at an 8-byte boundary (the extra float above leaves room), the runs after them.
+        acc = accFloats > 0 ? (scratch.offset + 7) & ~7 : 0;
+        runsAt = scratch.offset + 4 * accFloats;
+        if (runs !== null) new Int32Array(heapMemory(wasm).buffer, runsAt, runs.length).set(runs);
+      }
+      const k = kernelModule(wasm, reducer.module);
+      const xAt = offsetOf(wasm, x);
+      const maskAt = offsetOf(wasm, mask);
+      if (g.blocks !== null) {
+        const { outer, reduce, mid } = g.blocks;
+        k.reduceBlocks(reducer.code, xAt, maskAt, out.offset, acc, outer, reduce, mid, g.inner);
+      } else {
+        k.reduceRuns(reducer.code, xAt, maskAt, out.offset, acc, runsAt, g.inner);
+      }
+      return heap.keep(out);
+    } finally {
+      heap.release();
+    }
+  };
+}
