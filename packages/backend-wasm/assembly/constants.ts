@@ -6,6 +6,7 @@
 export const REDUCER_SUM: i32 = 0;
 export const REDUCER_MEAN: i32 = 1;
 export const REDUCER_MAX: i32 = 2;
+export const REDUCER_MIN: i32 = 3;
 
 /**
  * Sums and means add at most this many rows in float32 before the partial row is added into a

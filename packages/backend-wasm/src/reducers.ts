@@ -1,5 +1,5 @@
 import type { ReducerName } from '@masked-ops/core';
-import { REDUCER_MAX, REDUCER_MEAN, REDUCER_SUM } from './generated/wasm_modules.js';
+import { REDUCER_MAX, REDUCER_MEAN, REDUCER_MIN, REDUCER_SUM } from './generated/wasm_modules.js';
 
 /**
  * What the drivers need to know about a reducer; the kernels' own reducer-specific code is in
@@ -17,8 +17,9 @@ export interface WasmReducer {
   accumulates: boolean;
 }
 
-export const WASM_REDUCERS: Partial<Record<ReducerName, WasmReducer>> = {
+export const WASM_REDUCERS: Record<ReducerName, WasmReducer> = {
   sum: { code: REDUCER_SUM, module: 'sums', accumulates: true },
   mean: { code: REDUCER_MEAN, module: 'sums', accumulates: true },
   max: { code: REDUCER_MAX, module: 'extrema', accumulates: false },
+  min: { code: REDUCER_MIN, module: 'extrema', accumulates: false },
 };
