@@ -448,7 +448,7 @@ export const runForward = (
 ): Tensor => engine().runKernel(spec.kernelName, { x, mask }, { axis, keepDims }) as Tensor;
 
 /** The ops this package implements (every row of core's table that has a GLSL reducer). */
-export const WEBGL_OPS: readonly ReducerName[] = ['sum', 'mean', 'max'];
+export const WEBGL_OPS: readonly ReducerName[] = ['sum', 'mean', 'max', 'min'];
 
 /**
  * The conformance suite of a secondary configuration: maskedMean (the op this package shipped

@@ -8,7 +8,7 @@ import {
   maskedGeometry,
   referenceMaskedReduce,
 } from '@masked-ops/core';
-import { compareWithReference, OPS } from '@masked-ops/core/testing';
+import { compareWithReference, defineRegistrationSuite, OPS } from '@masked-ops/core/testing';
 import {
   dispose,
   engine,
@@ -143,6 +143,8 @@ describe('registration', () => {
     expect(new Set(webglKernelConfigs.map((c) => c.backendName))).toEqual(new Set(['webgl']));
   });
 });
+
+defineRegistrationSuite({ describe, it }, 'webgl', webglKernelConfigs);
 
 describe('resources', () => {
   it('leaks no tensor, data id or texture over many forward and backward calls of every op', async () => {

@@ -69,6 +69,7 @@ export const REDUCERS: Partial<Record<ReducerName, GlslReducer>> = {
     finish: (acc, count) => `(${count} > 0.0 ? ${acc} / ${count} : 0.0)`,
   },
   max: extreme((v, acc) => `${v} > ${acc}`),
+  min: extreme((v, acc) => `${v} < ${acc}`),
 };
 
 /** The reductions the gradients need, over the same layout; results are left scaled. */
@@ -118,4 +119,5 @@ export const GRADIENTS: Partial<Record<ReducerName, GlslGradient>> = {
   sum: { stat: null, readsXY: false, expr: (dy) => dy },
   mean: { stat: 'count', readsXY: false, expr: (dy, stat) => `${dy} / (${stat})` },
   max: extremeGrad,
+  min: extremeGrad,
 };
