@@ -26,7 +26,9 @@ export async function openDemoPage(onLog?: (line: string) => void): Promise<Demo
     root: demoRoot,
     configFile: join(demoRoot, 'vite.config.ts'),
     logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false },
+    // No watcher, no HMR: a package rebuilt while a long run is under way (another `turbo build`)
+    // would otherwise reload the page and destroy the run's execution context.
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
   });
   await server.listen();
   const url = server.resolvedUrls?.local[0];
