@@ -1,7 +1,7 @@
 // The forward module of the extrema (max, min): out[o] = the largest valid value of output row o
 // per lane, the smallest for min (the values' sign flipped, see reducers.ts). A masked value is
-// replaced by -Inf by selection (v128.bitselect) and f32x4.max / f32.max propagate a valid NaN,
-// as docs/SPEC.md asks; an empty slice gives 0. Compiled like sums.ts, its sibling module.
+// replaced by -Inf by selection (v128.bitselect) and the lane maximum (rows.ts maxLanes) and
+// f32.max propagate a valid NaN, as docs/SPEC.md asks; an empty slice gives 0. Compiled like sums.ts, its sibling module.
 import {
   blockBase,
   countValid,
@@ -20,7 +20,7 @@ import {
   xBase,
 } from './layout';
 import { signFlip } from './reducers';
-import { maxRows, SPARSE } from './rows';
+import { maxLanes, maxRows, SPARSE } from './rows';
 
 /** Contiguous reduced axes: x [outer, reduce, mid, inner], mask [outer, reduce, mid]. */
 export function reduceBlocks(
@@ -102,11 +102,11 @@ function extremumAlongTime(start: usize, flip: i32): f32 {
   for (; r + 8 <= reduce; r += 8) {
     const m0 = maskLanes(mp + r);
     const m1 = maskLanes(mp + r + 4);
-    best0 = f32x4.max(best0, v128.bitselect(v128.xor(v128.load(xp + (r << 2)), f), low, m0));
-    best1 = f32x4.max(best1, v128.bitselect(v128.xor(v128.load(xp + (r << 2), 16), f), low, m1));
+    best0 = maxLanes(best0, v128.bitselect(v128.xor(v128.load(xp + (r << 2)), f), low, m0));
+    best1 = maxLanes(best1, v128.bitselect(v128.xor(v128.load(xp + (r << 2), 16), f), low, m1));
     cnt = i32x4.sub(i32x4.sub(cnt, m0), m1);
   }
-  const best = f32x4.max(best0, best1);
+  const best = maxLanes(best0, best1);
   let value = max<f32>(
     max<f32>(f32x4.extract_lane(best, 0), f32x4.extract_lane(best, 1)),
     max<f32>(f32x4.extract_lane(best, 2), f32x4.extract_lane(best, 3)),
