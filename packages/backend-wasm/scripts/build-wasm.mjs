@@ -9,7 +9,15 @@
 // tfjs's heap), have no data segment (one would be written into tfjs's heap at instantiation),
 // and stay under 4 KB (Chrome refuses synchronous `new WebAssembly.Module` above that on the main
 // thread). Run once per build by turbo's `generate` task (or `pnpm build:wasm`).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
@@ -221,6 +229,14 @@ for (const [module, source] of Object.entries(modules)) {
     writeAtomically(join(root, 'build', `${module}.${variant}.wasm`), wasm);
     built[module].binaries[variant] = wasm;
   }
+}
+
+// Binaries of modules that no longer exist would otherwise linger in build/ (a turbo output).
+const current = new Set(
+  Object.keys(modules).flatMap((m) => Object.keys(variants).map((v) => `${m}.${v}.wasm`)),
+);
+for (const file of readdirSync(join(root, 'build'))) {
+  if (!current.has(file)) rmSync(join(root, 'build', file));
 }
 
 const lines = [
