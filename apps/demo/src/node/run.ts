@@ -6,6 +6,7 @@ import { copyBandwidthGBps, runBench } from '../bench.js';
 import type { BackendRun, CaseResult, KernelPath, MatrixSpec } from '../matrix.js';
 import { matrixRuns, runMatrix } from '../matrix.js';
 import type { Environment } from '../report.js';
+import { decodeRun } from '../transfer.js';
 import { useNodeBackend } from './backends.js';
 import { openDemoPage } from './browser.js';
 
@@ -116,7 +117,7 @@ export async function runSession(
         if (!available.includes(backend)) throw new Error(`${b} is not available in this browser`);
         await runOne(
           b,
-          () => page.call('runMatrix', backend, spec!),
+          async () => decodeRun(await page.call('runMatrixEncoded', backend, spec!)),
           () => page.call('bench', backend, bench!),
         );
       }

@@ -13,6 +13,7 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import * as tf from '@tensorflow/tfjs-core';
 import { type BenchOptions, type BenchRow, copyBandwidthGBps, runBench } from '../bench.js';
 import { type BackendRun, type MatrixSpec, runMatrix } from '../matrix.js';
+import { type EncodedBackendRun, encodeRun } from '../transfer.js';
 
 setWasmPaths({
   'tfjs-backend-wasm.wasm': wasmPlain,
@@ -55,6 +56,8 @@ export interface DemoApi {
   environment(): Promise<PageEnvironment>;
   /** Every (op, case) of the spec on one backend, and which code ran. */
   runMatrix(backend: string, spec: MatrixSpec): Promise<BackendRun>;
+  /** The same, encoded for the trip to the CLI (see transfer.ts). */
+  runMatrixEncoded(backend: string, spec: MatrixSpec): Promise<EncodedBackendRun>;
   bench(backend: string, options: Omit<BenchOptions, 'onProgress'>): Promise<BenchRow[]>;
   /** Plain memory-copy bandwidth in this page, GB/s. */
   copyBandwidth(): Promise<number>;
@@ -118,6 +121,9 @@ export const demoApi: DemoApi = {
   async runMatrix(backend, spec) {
     await use(backend);
     return runMatrix(spec);
+  },
+  async runMatrixEncoded(backend, spec) {
+    return encodeRun(await demoApi.runMatrix(backend, spec));
   },
   async bench(backend, options) {
     await use(backend);
