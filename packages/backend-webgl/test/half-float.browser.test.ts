@@ -29,4 +29,4 @@ describe('configuration: WebGL 2, half-float textures', () => {
 
 defineSecondarySuite({ describe, it }, 'float16');
 defineExtraCases({ describe, it }, 'float16', ['mean']);
-definePackedInputCases({ describe, it }, 'float16', ['mean', 'max']);
+definePackedInputCases({ describe, it }, 'float16', ['mean']);

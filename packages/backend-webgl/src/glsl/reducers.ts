@@ -105,7 +105,11 @@ export interface GlslGradient {
   readonly stat: StatName | null;
   /** Whether f reads x and the forward output y (core's `gradInputs`). */
   readonly readsXY: boolean;
-  /** GLSL expression of dx from `dy`, the true (unscaled) `stat`, `xv` and `yv`. */
+  /**
+   * GLSL expression of dx from GLSL expressions of `dy`, the true (unscaled) `stat`, `xv` and
+   * `yv`: texture reads, each evaluated only where the expression needs it (max/min read dy and
+   * the ties only at tied positions, a few per slice).
+   */
   expr(dy: string, stat: string, xv: string, yv: string): string;
 }
 

@@ -35,7 +35,6 @@ export function broadcastInputs(gradient: GlslGradient): string[] {
 function gradientFunctions(gradient: GlslGradient, runs: number): string {
   const rowStat = gradient.stat === 'count' ? 'getStat(outRow) * uStatScale' : '1.0';
   const stat = gradient.stat === 'ties' ? 'getStat(o) * uStatScale' : 'rowStat';
-  const xy = gradient.readsXY ? 'float xv = getX(e); float yv = getY(o);' : '';
   return `
       ${gradient.readsXY ? TIED_GLSL : ''}
       bool rowOf(int m, out int outRow) {
@@ -53,9 +52,7 @@ function gradientFunctions(gradient: GlslGradient, runs: number): string {
 
       float gradAt(int outRow, int e, int col, float rowStat) {
         int o = outRow * uInner + col;
-        float dy = getDy(o);
-        ${xy}
-        return ${gradient.expr('dy', stat, 'xv', 'yv')};
+        return ${gradient.expr('getDy(o)', stat, 'getX(e)', 'getY(o)')};
       }`;
 }
 
