@@ -51,14 +51,6 @@ export interface CaseResult {
   dx: number[];
 }
 
-/**
- * Conformance cases longer than this run for maskedMean only: the three of T = 10,000 and 100,000
- * ([3,10000,4], [1,100000,4], [2,100000]) hold 92% of the conformance elements and cost most of
- * the matrix's time on the slow runtimes (cpu composites, SwiftShader WebGL). Each backend
- * package's own suite runs every case for every op.
- */
-export const LONG_CASE_ELEMENTS = 50_000;
-
 function userCases(spec: MatrixSpec): ConformanceCase[] {
   const rand = seededRandom(spec.seed);
   const cases: ConformanceCase[] = [];
@@ -102,12 +94,7 @@ function userCases(spec: MatrixSpec): ConformanceCase[] {
 export function matrixRuns(spec: MatrixSpec): MatrixRun[] {
   const shared = spec.conformance ? conformanceCases() : [];
   const own = userCases(spec);
-  return spec.ops.flatMap((op) => [
-    ...shared
-      .filter((c) => op === 'mean' || c.x.length <= LONG_CASE_ELEMENTS)
-      .map((c) => ({ op, case: c })),
-    ...own.map((c) => ({ op, case: c })),
-  ]);
+  return spec.ops.flatMap((op) => [...shared, ...own].map((c) => ({ op, case: c })));
 }
 
 /** Runs every (op, case) forward and backward on the active backend. */

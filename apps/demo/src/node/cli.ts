@@ -4,7 +4,7 @@
 // Writes report.json and report.md; exits non-zero on any FAIL.
 
 import { TOLERANCE_FACTOR } from '@masked-ops/core/testing';
-import { buildMatrix, LONG_CASE_ELEMENTS, type MatrixSpec, matrixRuns } from '../matrix.js';
+import { buildMatrix, type MatrixSpec, matrixRuns } from '../matrix.js';
 import { benchMarkdown, environmentMarkdown, matrixFailures, matrixMarkdown } from '../report.js';
 import { benchOptionsFrom, commonUsage, parseCli, UsageError } from './args.js';
 import { log, nodeEnvironment, runSession, writeReport } from './run.js';
@@ -13,11 +13,10 @@ import { log, nodeEnvironment, runSession, writeReport } from './run.js';
 const DEFAULTS = { benchShapes: '256x200x64', reps: 3, budgetMs: 500 };
 
 const USAGE = `pnpm demo [-- options]\n\nRuns the conformance matrix of every masked reduction on every backend, then times them.
-The shared conformance cases longer than ${LONG_CASE_ELEMENTS.toLocaleString('en')} elements ([3,10000,4], [1,100000,4], [2,100000]) run for maskedMean only.
 ${commonUsage(DEFAULTS)}
   --no-conformance          only your --shapes cases, not the shared conformance cases`;
 
-const AGREEMENT = `Each cell: PASS/FAIL and the largest |difference| over every output and gradient. The verdict is @masked-ops/core/testing's compareValues (docs/SPEC.md "Accuracy"): sums and means within ${TOLERANCE_FACTOR.float32} * (1 + scale) * ceil(log2(count + 1)) of the float64 reference, max and min exactly the float32-rounded reference, gradients within ${TOLERANCE_FACTOR.float32} * (1 + |ref|); a slice with no valid element exactly 0; non-finite values exactly. Between two backends, one's values are compared with the other's as if they were the reference (same counts, scales, exactness). The kernels column says whether the plugin's kernels ran or core's composite fallback. The shared conformance cases longer than ${LONG_CASE_ELEMENTS.toLocaleString('en')} elements ([3,10000,4], [1,100000,4], [2,100000]) run for maskedMean only (each backend package's own suite runs them for every op).`;
+const AGREEMENT = `Each cell: PASS/FAIL and the largest |difference| over every output and gradient. The verdict is @masked-ops/core/testing's compareValues (docs/SPEC.md "Accuracy"): sums and means within ${TOLERANCE_FACTOR.float32} * (1 + scale) * ceil(log2(count + 1)) of the float64 reference, max and min exactly the float32-rounded reference, gradients within ${TOLERANCE_FACTOR.float32} * (1 + |ref|); a slice with no valid element exactly 0; non-finite values exactly. Between two backends, one's values are compared with the other's as if they were the reference (same counts, scales, exactness). The kernels column says whether the plugin's kernels ran or core's composite fallback.`;
 
 async function main(): Promise<number> {
   const opts = parseCli(process.argv.slice(2), { ...DEFAULTS, usage: USAGE });
