@@ -8,6 +8,7 @@ import {
   transpose,
 } from '@tensorflow/tfjs-core';
 import { InputSpec, layers } from '@tensorflow/tfjs-layers';
+import { assertOwnTensor } from './one_copy.js';
 import {
   type DataFormat,
   type DataFormatArg,
@@ -83,6 +84,7 @@ export class GlobalAveragePooling1D extends layers.Layer {
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     const x = exactlyOne(inputs, 'input tensor', this.name);
+    assertOwnTensor(x, this.name);
     const mask = oneMask(kwargs?.['mask'] as Tensor | Tensor[] | null | undefined);
     return tidy(() => {
       if (mask == null) return mean(x, this.stepsAxis, this.keepDims);

@@ -1,6 +1,7 @@
 import { maskedMean } from '@masked-ops/core';
 import { any, cast, mean, type serialization, type Tensor, tidy } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
+import { assertOwnTensor } from './one_copy.js';
 import {
   exactlyOne,
   type Kwargs,
@@ -94,6 +95,7 @@ export class MaskedMeanPooling extends layers.Layer {
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
     const x = exactlyOne(inputs, 'input tensor', this.name);
+    assertOwnTensor(x, this.name);
     const mask = oneMask(kwargs?.['mask'] as Tensor | Tensor[] | null | undefined);
     const axes = this.axesFor(x.rank);
     return tidy(() => {
