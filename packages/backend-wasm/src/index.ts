@@ -1,12 +1,17 @@
 import '@masked-ops/core'; // registers the gradients that call the gradient kernels
+// The peer backend itself, so it is registered before its factory is wrapped below.
+import '@tensorflow/tfjs-backend-wasm';
 import { engine, registerKernel } from '@tensorflow/tfjs-core';
 import { heapMemory, type WasmBackendLike } from './heap.js';
+import { explainWasmInitFailures } from './init_failure.js';
 import { type KernelModuleInfo, kernelModuleInfo } from './modules.js';
 import { wasmKernelConfigs } from './register_all_kernels.js';
 
 // Importing the package registers the kernels for 'wasm'. The kernel modules are instantiated on
 // the first call, so this works whether or not the wasm backend is already active.
 for (const config of wasmKernelConfigs) registerKernel(config);
+// A backend that cannot load its binaries would otherwise leave the ops on a slow path silently.
+explainWasmInitFailures();
 
 /**
  * Which build of the embedded kernel modules serves the wasm backend ('simd', 'simd-shared' for
@@ -30,6 +35,7 @@ function wasmBackend(): WasmBackendLike {
   return backend as unknown as WasmBackendLike;
 }
 
+export { TFJS_WASM_FILES, wasmInitFailureMessage } from './init_failure.js';
 export { maskedBroadcastKernel } from './masked_broadcast.js';
 export { maskedReduceKernel } from './masked_reduce.js';
 export type { KernelModuleInfo, KernelModuleVariant } from './modules.js';
