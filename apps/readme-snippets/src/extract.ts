@@ -214,7 +214,10 @@ export function printExpectation(line: string): { expr: string; expected: unknow
 
 /** The balanced `[...]` or the number at the start of a comment, else null. */
 function leadingLiteral(comment: string): string | null {
-  const num = /^-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Infinity|NaN)(?![\w.])/.exec(comment);
+  // A number followed by arithmetic (`4 / 3: the mean`) is prose about a value, not the value.
+  const num = /^-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|Infinity|NaN)(?![\w.])(?!\s*[-+*/^%])/.exec(
+    comment,
+  );
   if (num) return num[0];
   if (!comment.startsWith('[')) return null;
   let depth = 0;

@@ -89,6 +89,7 @@ describe('print claims', () => {
     expect(printExpectation('y.print(); // 1.5 = 3 / 2')).toEqual({ expr: 'y', expected: 1.5 });
     expect(printExpectation('y.print(); // [NaN, -Infinity]')!.expected).toEqual([NaN, -Infinity]);
     expect(printExpectation('y.print(); // the mean')).toBeNull();
+    expect(printExpectation('y.print(); // 4 / 3: the mean of three')).toBeNull();
     expect(printExpectation('const y = f(); // [2, 3]')).toBeNull();
   });
 
