@@ -66,6 +66,7 @@ export const SNIPPET_COMPILER_OPTIONS: ts.CompilerOptions = {
   noEmit: true,
   skipLibCheck: true,
   allowJs: true,
+  checkJs: true,
   esModuleInterop: true,
 };
 

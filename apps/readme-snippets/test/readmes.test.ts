@@ -53,7 +53,8 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => {
-  const line = (b: Block) => `  ${b.readme}:${b.line} ${b.lang} ${modeOf(b)}`;
+  const line = (b: Block) =>
+    `  ${b.readme}:${b.line} ${b.lang} ${modeOf(b)}${b.mode === 'typecheck' ? `: ${b.reason}` : ''}`;
   console.log(`README snippets:\n${blocks.map(line).join('\n')}`);
   const skips = blocks.filter((b) => b.mode === 'skip');
   console.log(
