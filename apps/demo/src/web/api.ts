@@ -89,6 +89,8 @@ function glRenderer(): { renderer: string; version: number } {
 
 export const demoApi: DemoApi = {
   async backends() {
+    // Plugins register before any backend initialises, as static imports would have.
+    await plugins;
     const ok: string[] = [];
     for (const b of BROWSER_BACKENDS) {
       try {
