@@ -96,9 +96,9 @@ export const CPU_REDUCERS: Record<ReducerName, CpuReducer> = {
       if (count > 0) for (let f = 0; f < inner; f++) out[outOff + f] = acc[f]! / count;
     },
   },
-  // `v !== v`: a NaN replaces anything; `a === a`: nothing replaces a NaN.
-  max: extremum(Number.NEGATIVE_INFINITY, (v, a) => (v > a || v !== v) && a === a),
-  min: extremum(Number.POSITIVE_INFINITY, (v, a) => (v < a || v !== v) && a === a),
+  // A NaN replaces anything; nothing replaces a NaN.
+  max: extremum(Number.NEGATIVE_INFINITY, (v, a) => (v > a || Number.isNaN(v)) && !Number.isNaN(a)),
+  min: extremum(Number.POSITIVE_INFINITY, (v, a) => (v < a || Number.isNaN(v)) && !Number.isNaN(a)),
 };
 
 /** Every valid position of a run gets its output row of dy divided by `divisor` (sum, mean). */
@@ -120,7 +120,7 @@ function broadcast(
 }
 
 /** x ties y (NaN ties NaN: a valid NaN is the max). */
-const ties = (x: number, y: number): boolean => x === y || (x !== x && y !== y);
+const ties = (x: number, y: number): boolean => x === y || (Number.isNaN(x) && Number.isNaN(y));
 
 const tiedGradient: CpuGradReducer = {
   gather: (st, d, o, start, n, stride) => {

@@ -11,7 +11,6 @@ import {
   Tensor,
   type TensorLike,
   tensor,
-  version_core,
   zeros,
 } from '@tensorflow/tfjs-core';
 import { compositeMaskedReduce } from '../fallback/composite.js';
@@ -34,18 +33,6 @@ const isTensorLike = (value: unknown): value is TensorLike =>
   Array.isArray(value) ||
   ArrayBuffer.isView(value);
 
-/**
- * A Tensor of another tfjs-core copy (e.g. @tensorflow/tfjs@4.21 beside tfjs-core@4.22): copies
- * share the engine through a global, so it looks like a tensor, but it fails `instanceof` here.
- */
-const isForeignTensor = (value: unknown): boolean =>
-  value !== null &&
-  typeof value === 'object' &&
-  !(value instanceof Tensor) &&
-  'dataId' in value &&
-  'shape' in value &&
-  'dtype' in value;
-
 /** The argument as a tensor, or an error naming the op and the argument. */
 function asTensor(op: string, name: string, value: unknown): Tensor {
   if (value instanceof Tensor) {
@@ -53,11 +40,6 @@ function asTensor(op: string, name: string, value: unknown): Tensor {
       throw new Error(`${op}: ${name} is disposed (${name}.shape [${value.shape.join(',')}])`);
     }
     return value;
-  }
-  if (isForeignTensor(value)) {
-    throw new Error(
-      `${op}: ${name} is a tf.Tensor from another copy of @tensorflow/tfjs-core than the one @masked-ops/core uses (${version_core}). An app must load exactly one copy (kernels, gradients and layers depend on it): run \`npm ls @tensorflow/tfjs-core\` and align the versions of @tensorflow/tfjs, @tensorflow/tfjs-core and the backends so that they dedupe to one.`,
-    );
   }
   if (!isTensorLike(value)) {
     throw new Error(

@@ -202,15 +202,6 @@ export const rawErrorCases: RawErrorCase[] = [
     message: /x must be a Tensor or a TensorLike.*got an object \(Object\)/,
   },
   {
-    name: 'a tensor of another tfjs-core copy',
-    // What a Tensor made by a second copy of tfjs-core looks like to this one: the fields, not
-    // the class (copies share the engine through a global, so its data is even readable).
-    x: { dataId: {}, shape: [2], dtype: 'float32', size: 2, rank: 1, id: -1 },
-    mask: [1, 0],
-    message:
-      /x is a tf\.Tensor from another copy of @tensorflow\/tfjs-core.*npm ls @tensorflow\/tfjs-core/,
-  },
-  {
     name: 'ragged nested array x',
     x: [[1, 2], [3]],
     mask: [1, 1],
