@@ -48,6 +48,19 @@ export interface CpuGradReducer {
 }
 
 const sumFold: CpuReducer['fold'] = (acc, xs, valid, start, n, stride, inner) => {
+  if (inner === 1) {
+    // Rows of one value (a per-token loss [batch, time] with a full mask): a scalar loop, which
+    // the JIT keeps in registers. The select reads x only where valid, so NaN/Inf never leak.
+    let sum = acc[0]!;
+    let count = 0;
+    for (let t = 0, m = start; t < n; t++, m += stride) {
+      const ok = valid[m] !== 0;
+      count += ok ? 1 : 0;
+      sum += ok ? xs[m]! : 0;
+    }
+    acc[0] = sum;
+    return count;
+  }
   let count = 0;
   for (let t = 0, m = start; t < n; t++, m += stride) {
     if (valid[m] === 0) continue; // selection, not multiplication: NaN/Inf here never leak
@@ -64,6 +77,17 @@ function extremum(init: number, better: (v: number, a: number) => boolean): CpuR
     init: (acc) => acc.fill(init),
     fold: (acc, xs, valid, start, n, stride, inner) => {
       let count = 0;
+      if (inner === 1) {
+        let best = acc[0]!;
+        for (let t = 0, m = start; t < n; t++, m += stride) {
+          if (valid[m] === 0) continue;
+          count++;
+          const v = xs[m]!;
+          if (better(v, best)) best = v;
+        }
+        acc[0] = best;
+        return count;
+      }
       for (let t = 0, m = start; t < n; t++, m += stride) {
         if (valid[m] === 0) continue;
         count++;
