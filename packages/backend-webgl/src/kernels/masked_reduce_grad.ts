@@ -3,12 +3,15 @@ import {
   type MaskedReduceGradInputs,
   type MaskedReduction,
   maskedGeometry,
+  type ReducerName,
 } from '@masked-ops/core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import { env, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { GRADIENTS } from '../glsl/reducers.js';
+import { packedReduction, packedViews, uploadPacked, usePackedPath } from '../packed.js';
 import { flatView, maskedReduce, run } from '../passes.js';
 import { MaskedBroadcastPackedProgram, MaskedBroadcastProgram } from '../programs/broadcast.js';
+import { PackedMaskedBroadcastProgram } from '../programs/packed_broadcast.js';
 
 /**
  * Whether dx is written packed: when tfjs packs (WEBGL_PACK) and keeps packed outputs packed
@@ -33,6 +36,9 @@ export function maskedReduceGradKernel(spec: MaskedReduction): KernelFunc {
     const g = maskedGeometry(xShape, mask.shape, axis, true);
     if (g.maskSize * g.inner === 0) {
       return webgl.makeTensorInfo(xShape, 'float32', new Float32Array(0));
+    }
+    if (gradient.readsXY && usePackedPath(webgl, x!, mask, axis)) {
+      return packedGradient(webgl, reducer, { dy, mask, x: x!, y: y! }, axis);
     }
     const temps: TensorInfo[] = [];
     try {
@@ -84,6 +90,55 @@ export function maskedReduceGradKernel(spec: MaskedReduction): KernelFunc {
       for (const t of temps) webgl.disposeIntermediateTensorInfo(t);
     }
   };
+}
+
+/**
+ * The gradient of a reducer that reads x and y (max, min) on the packed path's layout: the ties
+ * statistic by the packed window program (x read packed, as the forward pass reads it), then a
+ * broadcast reading x, the mask, y, dy and the ties packed and writing dx packed. No pass
+ * unpacks x, and each pass reads each texel of x once.
+ */
+function packedGradient(
+  webgl: MathBackendWebGL,
+  reducer: ReducerName,
+  inputs: { dy: TensorInfo; mask: TensorInfo; x: TensorInfo; y: TensorInfo },
+  axis: readonly number[],
+): TensorInfo {
+  const { dy, mask, x, y } = inputs;
+  const gradient = GRADIENTS[reducer]!;
+  const stat =
+    gradient.stat === null
+      ? null
+      : packedReduction(webgl, { reducer: gradient.stat, x, mask, y, axis, keepScaled: true });
+  try {
+    uploadPacked(webgl, x);
+    uploadPacked(webgl, mask);
+    const v = packedViews(x, mask, axis);
+    // y, dy and the statistic as [keptSize, F]; tfjs packs or reshapes them first when that is
+    // not a free view of their texture (they are small).
+    const rows = (t: TensorInfo): TensorInfo => ({
+      dataId: t.dataId,
+      shape: [v.keptSize, v.inner],
+      dtype: 'float32',
+    });
+    const dx = run(
+      webgl,
+      new PackedMaskedBroadcastProgram({
+        reducer,
+        layout: v.layout,
+        xView: [v.xView.shape.length === 3 ? v.xView.shape[0]! : 1, v.rowLen, v.inner],
+        xRank: v.xView.shape.length,
+        maskRank: v.maskView.shape.length,
+        maskRows: v.maskRows,
+        statScale: stat?.scale ?? 1,
+      }),
+      [v.xView, v.maskView, rows(y), rows(dy), ...(stat ? [rows(stat.out)] : [])],
+    );
+    // Only the last two dims (T, F) fix a packed layout: [P, T, F] is a free view of x's shape.
+    return { dataId: dx.dataId, shape: x.shape, dtype: 'float32' };
+  } finally {
+    if (stat) webgl.disposeIntermediateTensorInfo(stat.out);
+  }
 }
 
 export const maskedReduceGradConfig = (spec: MaskedReduction): KernelConfig => ({

@@ -150,3 +150,21 @@ export function advance(n: number): string {
           off += uRedMask[${n - 1}];
           ${carry(n - 1)}`;
 }
+
+/**
+ * GLSL `xTexel(p, t, f)` and `maskTexel(q, s, t)` over the packed path's views of x ([P, T, F])
+ * and the mask ([Q, S, T]). A view with a leading 1 is passed as its last two dims instead (a
+ * free view too): tfjs compiles a packed 3-D sampler of shape [1, R, C] as a 2-D one whose code
+ * depends on whether [R, C] equals the texture shape, which its shader key does not record, so
+ * two such inputs of one structure could share a shader compiled for the other (seen: the mask
+ * [1, 2, 70001], squarified, read through a shader made for a small mask).
+ */
+export function packedTexels(xRank: number, maskRank: number): string {
+  return `
+      vec4 xTexel(int p, int t, int f) {
+        return ${xRank === 3 ? 'getX(p, t, f)' : 'getX(t, f)'};
+      }
+      vec4 maskTexel(int q, int s, int t) {
+        return ${maskRank === 3 ? 'getMask(q, s, t)' : 'getMask(s, t)'};
+      }`;
+}

@@ -1,5 +1,5 @@
-import type { MaskLayout, ReducerName } from '@masked-ops/core';
-import { windowReducer } from '../glsl/reducers.js';
+import type { MaskLayout } from '@masked-ops/core';
+import { TIED_GLSL, type WindowReducerName, windowReducer } from '../glsl/reducers.js';
 import {
   advance,
   type CustomUniform,
@@ -7,6 +7,7 @@ import {
   MAX_WINDOW,
   type MaskedProgram,
   odometer,
+  packedTexels,
   Uniforms,
 } from './base.js';
 
@@ -17,7 +18,8 @@ import {
 export const MAX_STEPS = MAX_WINDOW / 2;
 
 export interface PackedWindowSpec {
-  reducer: ReducerName;
+  /** A reducer of x, or the ties statistic (which also reads y, packed as [keptSize, F]). */
+  reducer: WindowReducerName;
   /**
    * Layout of the mask's leading dims (all but its last, the time dim, which is always reduced).
    * Its strides count time rows ("p" positions: x viewed as [P, T, F]).
@@ -31,6 +33,9 @@ export interface PackedWindowSpec {
   rowLen: number;
   /** The mask's second-to-last dim (1 for a 1-D mask): the rows of the mask's texels. */
   maskRows: number;
+  /** Ranks of the x and mask views (2 when their leading dim of 1 is dropped, else 3). */
+  xRank: number;
+  maskRank: number;
   /** Reduced texel steps per output row: (reduced leading positions) * ceil(T / 2). */
   totalSteps: number;
   /** Windows per output row (1 for a final pass). */
@@ -60,7 +65,7 @@ export interface PackedWindowSpec {
  * past the logical shape are written as 0.
  */
 export class PackedMaskedWindowProgram implements MaskedProgram {
-  readonly variableNames = ['x', 'mask'];
+  readonly variableNames: string[];
   readonly packedInputs = true;
   readonly packedOutput = true;
   readonly enableShapeUniforms = true;
@@ -72,6 +77,9 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
   constructor(spec: PackedWindowSpec) {
     const { layout, final } = spec;
     const reducer = windowReducer(spec.reducer);
+    if (reducer.source === 'mask') throw new Error('backend-webgl: the packed path reads x');
+    const tied = reducer.source === 'tied';
+    this.variableNames = tied ? ['x', 'mask', 'y'] : ['x', 'mask'];
     const nk = layout.kept.length;
     const nr = layout.reduced.length;
     const rows = spec.keptSize * spec.windows;
@@ -91,8 +99,10 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
     this.customUniforms = u.declarations;
     this.uniformValues = u.values;
     const first = 'count == 0.0';
-    const fold = (a: string, b: string) => `${reducer.update('acc.x', a, first)}
-                ${reducer.update('acc.y', b, first)}
+    // The ties statistic folds the indicator [x == y or both NaN] of each valid value.
+    const value = (v: string, yc: string) => (tied ? `(tied(${v}, ${yc}) ? 1.0 : 0.0)` : v);
+    const fold = (a: string, b: string) => `${reducer.update('acc.x', value(a, 'yv.x'), first)}
+                ${reducer.update('acc.y', value(b, 'yv.y'), first)}
                 count += uScale;`;
     const values = final
       ? `vec2 vals = vec2(${reducer.finish('acc.x', 'count')}, ${reducer.finish('acc.y', 'count')});
@@ -103,6 +113,8 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
             col < uInner ? acc.x : (col == uInner ? count : 0.0),
             col + 1 < uInner ? acc.y : (col + 1 == uInner ? count : 0.0));`;
     this.userCode = `
+      ${tied ? TIED_GLSL : ''}
+      ${packedTexels(spec.xRank, spec.maskRank)}
       void main() {
         ivec2 rc = getOutputCoords();
         int col = rc.y;
@@ -115,6 +127,16 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
           }
           int outRow = row / uWindows;
           int win = row - outRow * uWindows;
+          ${
+            tied
+              ? `// y's texel holds two output rows: this one's pair of features is xy or zw.
+          vec2 yv = vec2(0.0);
+          if (wantX) {
+            vec4 y4 = getY(outRow, col);
+            yv = outRow - (outRow / 2) * 2 == 0 ? y4.xy : y4.zw;
+          }`
+              : ''
+          }
 
           int base = 0;
           ${decompose('outRow', 'base', 'uKeptFlat', 'uKeptMask', nk)}
@@ -139,13 +161,13 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
             int p = base + off;
             int q = p / uMaskRows;
             int s = p - q * uMaskRows;
-            vec4 m4 = getMask(q, s, t);
+            vec4 m4 = maskTexel(q, s, t);
             vec2 m = s - (s / 2) * 2 == 0 ? m4.xy : m4.zw;
             bool v0 = m.x > 0.5;
             bool v1 = t + 1 < uRowLen && m.y > 0.5;
             if (v0 || v1) {
               // The count column (col == F) and the padding column past it read no x.
-              vec4 xt = wantX ? getX(p, t, col) : vec4(0.0);
+              vec4 xt = wantX ? xTexel(p, t, col) : vec4(0.0);
               if (v0) {
                 ${fold('xt.x', 'xt.y')}
               }

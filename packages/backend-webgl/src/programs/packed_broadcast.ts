@@ -1,0 +1,115 @@
+import type { MaskLayout, ReducerName } from '@masked-ops/core';
+import { GRADIENTS, TIED_GLSL } from '../glsl/reducers.js';
+import {
+  type CustomUniform,
+  decompose,
+  type MaskedProgram,
+  packedTexels,
+  Uniforms,
+} from './base.js';
+
+export interface PackedBroadcastInputsSpec {
+  reducer: ReducerName;
+  /** Layout of the mask's leading dims (all but its last, the time dim, which is reduced). */
+  layout: MaskLayout;
+  /** x as [P, T, F] (P: the mask's leading positions): the shape of dx written. */
+  xView: [number, number, number];
+  /** Ranks of the x and mask views (2 when their leading dim of 1 is dropped, else 3). */
+  xRank: number;
+  maskRank: number;
+  /** The mask's second-to-last dim (1 for a 1-D mask): the rows of the mask's texels. */
+  maskRows: number;
+  /** stat input * statScale = the per-element statistic (ties); 1 when there is none. */
+  statScale: number;
+}
+
+/**
+ * The gradient of reducers that compare x with the forward output y (max, min) on the packed
+ * path's layout (x [..., T, F], mask [..., T], T reduced), with every input read packed: no
+ * unpacking pass over x, and one invocation reads one texel of x (a 2x2 block: two time steps,
+ * two features), one of the mask and one of y, and writes that block of a packed dx. The two
+ * time steps of a block belong to one output row, so y, dy and the statistic (viewed as
+ * [keptSize, F], packed) are read as the pair of features of that row; dy and the statistic only
+ * where the gradient's expression needs them (at tied positions, a few per slice).
+ *
+ * Masked-out positions are skipped by branches (never multiplied by 0); slots past an odd T or F
+ * are written as 0.
+ */
+export class PackedMaskedBroadcastProgram implements MaskedProgram {
+  readonly variableNames: string[];
+  readonly packedInputs = true;
+  readonly packedOutput = true;
+  readonly enableShapeUniforms = true;
+  outputShape: number[];
+  userCode: string;
+  customUniforms: CustomUniform[];
+  uniformValues: number[][];
+
+  constructor(spec: PackedBroadcastInputsSpec) {
+    const gradient = GRADIENTS[spec.reducer]!;
+    if (!gradient.readsXY || gradient.stat === 'count') {
+      throw new Error(`backend-webgl: no packed-input gradient for '${spec.reducer}'`);
+    }
+    const hasStat = gradient.stat !== null;
+    this.variableNames = ['x', 'mask', 'y', 'dy', ...(hasStat ? ['stat'] : [])];
+    this.outputShape = [...spec.xView];
+    const { uniforms, runs } = new Uniforms()
+      .int('uInner', spec.xView[2])
+      .int('uRowLen', spec.xView[1])
+      .int('uMaskRows', spec.maskRows)
+      .float('uStatScale', spec.statScale)
+      .outputRows(spec.layout);
+    this.customUniforms = uniforms.declarations;
+    this.uniformValues = uniforms.values;
+    // Component c (0: feature f, 1: f + 1) of this row's texel of a [keptSize, F] input.
+    const pick = (input: string, c: number) =>
+      `(oddRow ? get${input}(outRow, f).${'zw'[c]} : get${input}(outRow, f).${'xy'[c]})`;
+    const at = (xv: string, c: number) =>
+      gradient.expr(
+        pick('Dy', c),
+        hasStat ? `${pick('Stat', c)} * uStatScale` : '1.0',
+        xv,
+        `yv.${'xy'[c]}`,
+      );
+    this.userCode = `
+      ${TIED_GLSL}
+      ${packedTexels(spec.xRank, spec.maskRank)}
+      void main() {
+        ivec3 rc = getOutputCoords();
+        int p = rc.x;
+        int t = rc.y;
+        int f = rc.z;
+        int q = p / uMaskRows;
+        int s = p - q * uMaskRows;
+        vec4 m4 = maskTexel(q, s, t);
+        vec2 m = s - (s / 2) * 2 == 0 ? m4.xy : m4.zw;
+        bool v0 = m.x > 0.5;
+        bool v1 = t + 1 < uRowLen && m.y > 0.5;
+        vec4 result = vec4(0.0);
+        if (v0 || v1) {
+          // p's output row: T (the mask's last dim) is reduced, so both steps share it.
+          int outRow = 0;
+          ${decompose('p', 'outRow', 'uDimMask', 'uDimOut', runs)}
+          bool oddRow = outRow - (outRow / 2) * 2 == 1;
+          vec4 y4 = getY(outRow, f);
+          vec2 yv = oddRow ? y4.zw : y4.xy;
+          vec4 xt = xTexel(p, t, f);
+          bool second = f + 1 < uInner;
+          if (v0) {
+            result.x = ${at('xt.x', 0)};
+            if (second) {
+              result.y = ${at('xt.y', 1)};
+            }
+          }
+          if (v1) {
+            result.z = ${at('xt.z', 0)};
+            if (second) {
+              result.w = ${at('xt.w', 1)};
+            }
+          }
+        }
+        setOutput(result);
+      }
+    `;
+  }
+}
