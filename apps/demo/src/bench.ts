@@ -46,13 +46,14 @@ export interface BenchOptions {
   /** Warm-up runs per variant at most (the first calls compile shaders and grow heaps). */
   warmup: number;
   /**
-   * Milliseconds a variant may spend on timed runs (and half that on warm-ups) before it stops
+   * Milliseconds a variant may spend on timed runs (and a quarter of that on warm-ups) before it stops
    * short of `reps` (at least one run); a first run longer than this is the only one (see timeMs):
    * a cpu composite backward takes seconds per call. 0: one warm-up and one timed run.
    */
   budgetMs: number;
   backward: boolean;
-  onProgress?: (message: string) => void;
+  /** Called before each (shape, op, pass) step and once at the end (done === total). */
+  onProgress?: (done: number, total: number, step: string) => void;
 }
 
 /** The inputs of one shape, in the forms each variant takes. */
@@ -124,18 +125,21 @@ async function runOnce(f: () => tf.Tensor): Promise<number> {
 }
 
 /**
- * The median of up to `reps` timed runs after up to `warmup` warm-ups, within the budget. A
- * variant whose first run alone takes the whole budget (a cpu composite backward takes seconds)
- * is timed by that run: at that length a cold start (shader compiles, first-touch page faults of
- * tens of ms) is a few percent, and the ratios it enters are tens to hundreds.
+ * The median of up to `reps` timed runs after up to `warmup` warm-ups, within the budget. The
+ * first call of a variant pays for shader compiles, JIT and heap growth, so at least one warm-up
+ * runs; more only while they stay under a quarter of the budget (a second warm-up matters for a
+ * fast variant, not for one that takes a second per call). A variant whose first run alone takes
+ * the whole budget (a cpu composite backward takes seconds) is timed by that run: at that length
+ * a cold start (shader compiles, first-touch page faults of tens of ms) is a few percent, and the
+ * ratios it enters are tens to hundreds. Never extrapolated: `reps` says how many runs there were.
  */
-async function timeMs(
+export async function timeMs(
   f: () => tf.Tensor,
   o: Pick<BenchOptions, 'reps' | 'warmup' | 'budgetMs'>,
 ): Promise<{ ms: number; reps: number }> {
   const times: number[] = [];
   let spent = 0;
-  for (let i = 0; i < o.warmup && (i === 0 || spent < o.budgetMs / 2); i++) {
+  for (let i = 0; i < Math.max(1, o.warmup) && (i === 0 || spent < o.budgetMs / 4); i++) {
     const t = await runOnce(f);
     spent += t;
     if (i === 0 && o.budgetMs > 0 && t >= o.budgetMs) return { ms: t, reps: 1 };
@@ -181,6 +185,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const paths = kernelPaths(options.ops);
   const rows: BenchRow[] = [];
   const rand = seededUniform(options.seed);
+  const passes = options.backward ? (['forward', 'backward'] as const) : (['forward'] as const);
+  const total = options.shapes.length * options.ops.length * passes.length;
   for (const s of options.shapes) {
     const inputs = makeInputs(s, options.density, rand);
     const { x, mask, axis } = inputs;
@@ -202,9 +208,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
           unmasked: () => tf.grad((v: tf.Tensor) => unmasked(v, axis))(x, dy),
         },
       };
-      const passes = options.backward ? (['forward', 'backward'] as const) : (['forward'] as const);
       for (const pass of passes) {
-        options.onProgress?.(`${backend} ${spec.op} ${shapeLabel(s)} ${pass}`);
+        options.onProgress?.(rows.length, total, `${spec.op} ${shapeLabel(s)} ${pass}`);
         const v = variants[pass];
         const fused = await timeMs(v.fused, options);
         const comp = await timeMs(v.composite, options);
@@ -229,6 +234,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     }
     tf.dispose([inputs.x, inputs.mask, inputs.maskF, inputs.maskB, dy]);
   }
+  options.onProgress?.(total, total, 'done');
   return rows;
 }
 

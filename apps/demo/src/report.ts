@@ -76,7 +76,8 @@ const opsOf = (rows: BenchRow[]): string[] => [...new Set(rows.map((r) => r.op))
 
 /**
  * One op's speed table: a line per backend and shape, forward and backward side by side; the
- * ratios say how many times faster the fused op is than the composite and than tfjs's unmasked op.
+ * ratios say how many times faster the fused op is than the composite and than tfjs's unmasked op;
+ * `runs` is how many timed runs each median has (fused/composite/unmasked).
  */
 export function opBenchMarkdown(rows: BenchRow[], op: string): string {
   const mine = rows.filter((r) => r.op === op);
@@ -90,14 +91,16 @@ export function opBenchMarkdown(rows: BenchRow[], op: string): string {
           fmt(r.unmaskedMs),
           `${fmt(r.vsComposite, 1)}x`,
           `${fmt(r.vsUnmasked, 2)}x`,
+          `${r.reps.fused}/${r.reps.composite}/${r.reps.unmasked}`,
         ]
-      : ['-', '-', '-', '-', '-'];
+      : ['-', '-', '-', '-', '-', '-'];
   const passHeader = (pass: string) => [
     `${pass} fused`,
     'composite',
     unmasked,
     'vs composite',
     `vs ${unmasked}`,
+    'runs',
   ];
   return table(
     ['backend', 'shape', 'kernels', ...passHeader('fwd'), ...passHeader('fwd+bwd'), 'fwd GB/s'],

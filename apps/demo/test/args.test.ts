@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { benchOptionsFrom, parseCli, UsageError } from '../src/node/args.js';
+import { ALL_BACKENDS, benchOptionsFrom, parseCli, UsageError } from '../src/node/args.js';
 import { parseOps } from '../src/ops.js';
 import { parseShapes } from '../src/shapes.js';
 
-const defaults = { benchShapes: '256x200x64,4096x4096:all', reps: 3, budgetMs: 500, usage: '' };
+const defaults = {
+  benchShapes: '256x200x64,4096x4096:all',
+  reps: 3,
+  budgetMs: 500,
+  backends: ALL_BACKENDS,
+};
 
 describe('--ops', () => {
   it('takes reducer names, op names and "all", in the table order, each once', () => {

@@ -3,28 +3,17 @@ import { parseArgs } from 'node:util';
 import type { ReducerName } from '@masked-ops/core';
 import type { BenchOptions } from '../bench.js';
 import { ALL_OPS, parseOps } from '../ops.js';
-import { parseShapes, type ShapeSpec } from '../shapes.js';
+import { parseShapes, type ShapeSpec, shapeLabel } from '../shapes.js';
 import { demoRoot } from './paths.js';
+import { ALL_BACKENDS, type CliDefaults } from './usage.js';
 
-export const ALL_BACKENDS = [
-  'node:cpu',
-  'node:wasm',
-  'chromium:cpu',
-  'chromium:wasm',
-  'chromium:webgl',
-] as const;
+export { ALL_BACKENDS, type CliDefaults } from './usage.js';
 
-/** Warm-up runs before timing: the first calls compile shaders and grow heaps. */
+/** Warm-up runs before timing, at most: the first calls compile shaders and grow heaps. */
 export const WARMUP = 3;
 
-/** What differs between `pnpm demo` and `pnpm bench`. */
-export interface CliDefaults {
-  benchShapes: string;
-  reps: number;
-  /** Time a variant may spend on timed runs before it stops short of --reps. */
-  budgetMs: number;
-  usage: string;
-}
+/** The largest x a shape may describe (4096x4096 is 2^24). */
+export const MAX_ELEMENTS = 2 ** 26;
 
 /** A bad flag value: the CLIs print its message alone (no stack) and exit 2. */
 export class UsageError extends Error {}
@@ -54,65 +43,75 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
   const { values } = parseArgs({
     // `pnpm demo -- --flag` passes the `--` through.
     args: argv[0] === '--' ? argv.slice(1) : argv,
+    strict: true,
+    allowPositionals: false,
     options: {
       shapes: { type: 'string', default: '64x50x16,8x1000x8' },
       'bench-shapes': { type: 'string', default: defaults.benchShapes },
       ops: { type: 'string', default: ALL_OPS.join(',') },
       density: { type: 'string', default: '0.5' },
       seed: { type: 'string', default: '1' },
-      backends: { type: 'string', default: ALL_BACKENDS.join(',') },
+      backends: { type: 'string', default: defaults.backends.join(',') },
       'no-conformance': { type: 'boolean', default: false },
       reps: { type: 'string', default: String(defaults.reps) },
       'budget-ms': { type: 'string', default: String(defaults.budgetMs) },
       out: { type: 'string', default: join(demoRoot, 'reports') },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    console.log(defaults.usage);
-    process.exit(0);
-  }
-  const backends = values.backends.split(',').filter(Boolean);
+  const words = values.backends.split(/[,;\s]+/).filter(Boolean);
+  const backends = words.includes('all') ? [...ALL_BACKENDS] : [...new Set(words)];
   const unknown = backends.filter((b) => !(ALL_BACKENDS as readonly string[]).includes(b));
-  if (unknown.length) throw new Error(`unknown backend(s) ${unknown}; known: ${ALL_BACKENDS}`);
-  const density = Number(values.density);
-  if (!(density >= 0 && density <= 1)) throw new Error(`--density must be in [0, 1]`);
-  const count = (flag: string, text: string, min: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}`);
+  if (unknown.length || backends.length === 0) {
+    throw new Error(
+      `${backends.length ? `unknown backend(s) ${unknown.join(', ')}` : '--backends is empty'}; expected any of ${ALL_BACKENDS.join(', ')}, or all`,
+    );
+  }
+  const number = (flag: string, text: string): number => {
+    // Number('') and Number(' ') are 0: an empty value is not a number.
+    const n = text.trim() === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got "${text}"`);
     return n;
   };
+  const integer = (flag: string, text: string, min: number, max: number): number => {
+    const n = number(flag, text);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new Error(
+        `--${flag} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`}, got "${text}"`,
+      );
+    }
+    return n;
+  };
+  const density = number('density', values.density);
+  if (density < 0 || density > 1) {
+    throw new Error(`--density must be a number in [0, 1], got "${values.density}"`);
+  }
+  const shapes = (flag: string, text: string) => {
+    const parsed = parseShapes(text);
+    if (parsed.length === 0) throw new Error(`--${flag} is empty`);
+    for (const p of parsed) {
+      const size = p.x.reduce((a, d) => a * d, 1);
+      // x, its gradient and the composites' temporaries must fit in a browser tab's memory.
+      if (size > MAX_ELEMENTS) {
+        throw new Error(
+          `--${flag}: ${shapeLabel(p)} has ${size} elements, more than the ${MAX_ELEMENTS} (2^26) the demo allows`,
+        );
+      }
+    }
+    return parsed;
+  };
   return {
-    shapes: parseShapes(values.shapes),
-    benchShapes: parseShapes(values['bench-shapes']),
+    shapes: shapes('shapes', values.shapes),
+    benchShapes: shapes('bench-shapes', values['bench-shapes']),
     ops: parseOps(values.ops),
     density,
-    seed: Number(values.seed),
+    seed: integer('seed', values.seed, 0, 0xffffffff),
     backends,
     conformance: !values['no-conformance'],
-    reps: count('reps', values.reps, 1),
-    budgetMs: count('budget-ms', values['budget-ms'], 0),
+    reps: integer('reps', values.reps, 1, Number.MAX_SAFE_INTEGER),
+    budgetMs: integer('budget-ms', values['budget-ms'], 0, Number.MAX_SAFE_INTEGER),
     out: values.out,
   };
 }
-
-/** The options both CLIs take, with their defaults. */
-export const commonUsage = (d: Omit<CliDefaults, 'usage'>): string => `
-  --ops LIST                any of ${ALL_OPS.join(',')} (or maskedSum,maskedMean,maskedMax,maskedMin, or all); default: all
-  --shapes SHAPES           matrix cases of your own; default 64x50x16,8x1000x8
-  --bench-shapes SHAPES     shapes to time (default ${d.benchShapes})
-                            SHAPES: comma-separated; BxTxF = x [B,T,F] with mask [B,T], pooled over time
-                            (axis 1); D1xD2...:all = the per-token-loss form, x and mask of that shape,
-                            every axis (default axis, a scalar), e.g. 4096x4096:all
-  --density D               fraction of valid mask elements, 0..1 (default 0.5)
-  --seed N                  seed of the generated inputs (default 1)
-  --backends LIST           any of ${ALL_BACKENDS.join(',')} (default: all)
-  --reps N                  timed repetitions per variant at most; the median is reported (default ${d.reps})
-  --budget-ms MS            a variant stops short of --reps (at least 1 run) once its timed runs took
-                            MS ms, its warm-ups MS/2; a first run longer than MS is its only one
-                            (default ${d.budgetMs}): cpu composites take seconds per call
-  --out DIR                 where report files go (default: apps/demo/reports)
-  CHROMIUM_PATH=...         use this Chromium instead of the one from @sparticuz/chromium`;
 
 /** The benchmark settings the flags describe (forward and backward, every --bench-shapes). */
 export function benchOptionsFrom(opts: CliOptions): Omit<BenchOptions, 'onProgress'> {

@@ -1,67 +1,8 @@
-// `pnpm demo`: the cross-backend matrix. Every backend runs the same cases forward and backward,
-// for every op of core's table (or --ops); each result is compared with the float64 reference and
-// with every other backend; then a speed table per op.
-// Writes report.json and report.md; exits non-zero on any FAIL.
+// `pnpm demo` entry: answers -h/--help before anything heavy loads, then runs demo-main.ts.
+import { DEMO_USAGE, helpRequested } from './usage.js';
 
-import { TOLERANCE_FACTOR } from '@masked-ops/core/testing';
-import { buildMatrix, type MatrixSpec, matrixRuns } from '../matrix.js';
-import { benchMarkdown, environmentMarkdown, matrixFailures, matrixMarkdown } from '../report.js';
-import { benchOptionsFrom, commonUsage, parseCli, UsageError } from './args.js';
-import { log, nodeEnvironment, runSession, writeReport } from './run.js';
-
-/** One pooling shape, and a small time budget per variant: the demo's speed table is a preview. */
-const DEFAULTS = { benchShapes: '256x200x64', reps: 3, budgetMs: 500 };
-
-const USAGE = `pnpm demo [-- options]\n\nRuns the conformance matrix of every masked reduction on every backend, then times them.
-${commonUsage(DEFAULTS)}
-  --no-conformance          only your --shapes cases, not the shared conformance cases`;
-
-const AGREEMENT = `Each cell: PASS/FAIL and the largest |difference| over every output and gradient. The verdict is @masked-ops/core/testing's compareValues (docs/SPEC.md "Accuracy"): sums and means within ${TOLERANCE_FACTOR.float32} * (1 + scale) * ceil(log2(count + 1)) of the float64 reference, max and min exactly the float32-rounded reference, gradients within ${TOLERANCE_FACTOR.float32} * (1 + |ref|); a slice with no valid element exactly 0; non-finite values exactly. Between two backends, one's values are compared with the other's as if they were the reference (same counts, scales, exactness). The kernels column says whether the plugin's kernels ran or core's composite fallback.`;
-
-async function main(): Promise<number> {
-  const opts = parseCli(process.argv.slice(2), { ...DEFAULTS, usage: USAGE });
-  const env = nodeEnvironment();
-  const spec: MatrixSpec = {
-    shapes: opts.shapes,
-    density: opts.density,
-    seed: opts.seed,
-    conformance: opts.conformance,
-    ops: opts.ops,
-  };
-  const session = await runSession(opts.backends, env, spec, benchOptionsFrom(opts));
-  const matrix = buildMatrix(matrixRuns(spec), session.results, undefined, session.kernels);
-  const failures = matrixFailures(matrix);
-  const markdown = [
-    '# masked-ops cross-backend matrix',
-    environmentMarkdown(env),
-    `## Agreement: ${matrix.ops.map((o) => `${o.op} ${o.cases}`).join(', ')} cases, forward and gradient\n\n${AGREEMENT}`,
-    matrixMarkdown(matrix),
-    '## Speed (median ms; ratios: how many times faster the fused op is)',
-    benchMarkdown(session.bench),
-    failures.length
-      ? `## FAILURES\n\n${failures.map((f) => `- ${f}`).join('\n')}`
-      : '## Result: every cell PASS',
-    '',
-  ].join('\n\n');
-  console.log(`\n${markdown}`);
-  const files = writeReport(
-    opts.out,
-    'report',
-    { environment: env, spec, matrix, bench: session.bench, copyGBps: session.copyGBps },
-    markdown,
-  );
-  log(`wrote ${files.join(', ')}`);
-  return failures.length ? 1 : 0;
+if (helpRequested(process.argv.slice(2))) {
+  console.log(DEMO_USAGE);
+} else {
+  await import('./demo-main.js');
 }
-
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\n(--help lists the options)`);
-      process.exit(2);
-    }
-    console.error(err);
-    process.exit(1);
-  },
-);

@@ -34,6 +34,8 @@ export interface Session {
   kernels: Record<string, Record<string, KernelPath>>;
   bench: BenchRow[];
   copyGBps: Record<string, number>;
+  /** Wall-clock seconds per runtime (its cases and its timings) and for the browser's start-up. */
+  seconds: Record<string, number>;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function runSession(
   spec: MatrixSpec | null,
   bench: Omit<BenchOptions, 'onProgress'> | null,
 ): Promise<Session> {
-  const session: Session = { results: {}, kernels: {}, bench: [], copyGBps: {} };
+  const session: Session = { results: {}, kernels: {}, bench: [], copyGBps: {}, seconds: {} };
   const runs = spec ? matrixRuns(spec).length : 0;
   const pluginFailed = (name: string, message: string) => {
     log(`WARNING: the ${name} plugin failed to load (${message}); its ops run core's composite`);
@@ -57,6 +59,7 @@ export async function runSession(
     matrixHere: () => Promise<BackendRun>,
     benchHere: () => Promise<BenchRow[]>,
   ) => {
+    const began = performance.now();
     if (spec) {
       log(`${name}: ${runs} (op, case) runs of ${spec.ops.join(', ')}, forward + gradient...`);
       const t = performance.now();
@@ -84,6 +87,7 @@ export async function runSession(
       log(`${name}: timing done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       session.bench.push(...rows);
     }
+    session.seconds[name] = (performance.now() - began) / 1000;
   };
 
   for (const b of backends.filter((n) => n.startsWith('node:'))) {
@@ -100,7 +104,9 @@ export async function runSession(
   const inBrowser = backends.filter((n) => n.startsWith('chromium:'));
   if (inBrowser.length) {
     log('starting headless Chromium with the demo page...');
+    const opening = performance.now();
     const page = await openDemoPage(log);
+    session.seconds['chromium start-up'] = (performance.now() - opening) / 1000;
     try {
       const penv = await page.call('environment');
       env.browser = penv.userAgent;

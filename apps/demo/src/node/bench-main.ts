@@ -1,0 +1,69 @@
+// `pnpm bench` (after bench-cli.ts): for every op of core's table (or --ops), the fused op vs the composite users write
+// vs tfjs's unmasked op, side by side on each backend in one process (Node) or one page
+// (Chromium), forward and backward. Writes bench.json + bench.md.
+
+import { execFileSync } from 'node:child_process';
+import { benchMarkdown, environmentMarkdown } from '../report.js';
+import { benchOptionsFrom, parseCli, UsageError, WARMUP } from './args.js';
+import { log, nodeEnvironment, runSession, writeReport } from './run.js';
+import { BENCH_DEFAULTS } from './usage.js';
+
+/** The machine's load averages (the bench shares a 2-core machine with other jobs). */
+const loadAverage = (): string => {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return 'uptime unavailable';
+  }
+};
+
+async function main(): Promise<void> {
+  const opts = parseCli(process.argv.slice(2), BENCH_DEFAULTS);
+  const env = nodeEnvironment();
+  const bench = benchOptionsFrom(opts);
+  const before = loadAverage();
+  const began = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const session = await runSession(opts.backends, env, null, bench);
+  const total = (performance.now() - began) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const split = Object.entries(session.seconds)
+    .map(([k, v]) => `${k} ${v.toFixed(0)} s`)
+    .join(', ');
+  env.notes?.push(
+    `memory-copy bandwidth (TypedArray.set, GB/s read): ${Object.entries(session.copyGBps)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}`,
+    `ops ${opts.ops.join(', ')}; mask density ${opts.density}, seed ${opts.seed}; median of up to ${opts.reps} timed runs after 1 to ${WARMUP} warm-up runs; a variant stops once its timed runs took --budget-ms ${opts.budgetMs} ms, and one whose first call took longer is timed by that call alone (the runs columns and bench.json's reps say how many runs each median has); fwd+bwd = one tf.grad call (forward + backward)`,
+    "composites as users write them: sum `sum(x * mask)`, mean `sum(x * mask) / sum(mask)`, max/min `where(count > 0, max/min(where(mask, x, ∓Inf)), 0)`; `[..]:all` = mask of x's shape, every axis (a scalar), against the unmasked op with no axis",
+    'SwiftShader WebGL is a CPU emulation: compare ratios, not absolute webgl times',
+    `total ${total.toFixed(0)} s wall (${split}); this Node process used ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s of CPU`,
+    `load before: ${before}; after: ${loadAverage()}`,
+  );
+  const markdown = [
+    '# masked-ops benchmarks',
+    environmentMarkdown(env),
+    benchMarkdown(session.bench),
+    '',
+  ].join('\n\n');
+  console.log(`\n${markdown}`);
+  const files = writeReport(
+    opts.out,
+    'bench',
+    { environment: env, options: bench, rows: session.bench, copyGBps: session.copyGBps },
+    markdown,
+  );
+  log(`wrote ${files.join(', ')}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n(--help lists the options)`);
+      process.exit(2);
+    }
+    console.error(err);
+    process.exit(1);
+  },
+);
