@@ -49,17 +49,21 @@ export interface CpuGradReducer {
 
 const sumFold: CpuReducer['fold'] = (acc, xs, valid, start, n, stride, inner) => {
   if (inner === 1) {
-    // Rows of one value (a per-token loss [batch, time] with a full mask): a scalar loop, which
-    // the JIT keeps in registers. The select reads x only where valid, so NaN/Inf never leak.
-    let sum = acc[0]!;
+    // Rows of one value (a per-token loss [batch, time] with a full mask): branch-free, since a
+    // random mask defeats branch prediction. x * valid is exact for finite x (x * 0 = 0); a
+    // non-finite x under the mask would turn it into NaN, so a non-finite result is recomputed
+    // by selection below, which also gives the right NaN/Inf when the valid values hold them.
+    let sum = 0;
     let count = 0;
     for (let t = 0, m = start; t < n; t++, m += stride) {
-      const ok = valid[m] !== 0;
-      count += ok ? 1 : 0;
-      sum += ok ? xs[m]! : 0;
+      const ok = valid[m]!;
+      count += ok;
+      sum += xs[m]! * ok;
     }
-    acc[0] = sum;
-    return count;
+    if (Number.isFinite(sum)) {
+      acc[0]! += sum;
+      return count;
+    }
   }
   let count = 0;
   for (let t = 0, m = start; t < n; t++, m += stride) {
@@ -71,22 +75,34 @@ const sumFold: CpuReducer['fold'] = (acc, xs, valid, start, n, stride, inner) =>
   return count;
 };
 
-/** max/min: `better(v, a)` is true when v replaces a; NaN sticks (a NaN is never replaced). */
-function extremum(init: number, better: (v: number, a: number) => boolean): CpuReducer {
+/**
+ * max/min: `wins(v, a)` is true when v is more extreme than a (a plain comparison, false for
+ * NaN). A valid NaN is the result: it replaces anything and nothing replaces it.
+ */
+function extremum(init: number, wins: (v: number, a: number) => boolean): CpuReducer {
   return {
     init: (acc) => acc.fill(init),
     fold: (acc, xs, valid, start, n, stride, inner) => {
       let count = 0;
       if (inner === 1) {
+        // Branch-free over the mask, as for sums: a masked position reads x + ignore (the init,
+        // ±Infinity), which never wins. A NaN anywhere (valid, or made by x = ∓Infinity under the
+        // mask) sends the run to the selecting loop below.
+        const ignore = [init, 0];
         let best = acc[0]!;
+        let sawNaN = false;
         for (let t = 0, m = start; t < n; t++, m += stride) {
-          if (valid[m] === 0) continue;
-          count++;
-          const v = xs[m]!;
-          if (better(v, best)) best = v;
+          const ok = valid[m]!;
+          count += ok;
+          const v = xs[m]! + ignore[ok]!;
+          if (wins(v, best)) best = v;
+          else if (Number.isNaN(v)) sawNaN = true;
         }
-        acc[0] = best;
-        return count;
+        if (!sawNaN && !Number.isNaN(best)) {
+          acc[0] = best;
+          return count;
+        }
+        count = 0;
       }
       for (let t = 0, m = start; t < n; t++, m += stride) {
         if (valid[m] === 0) continue;
@@ -94,7 +110,9 @@ function extremum(init: number, better: (v: number, a: number) => boolean): CpuR
         const base = m * inner;
         for (let f = 0; f < inner; f++) {
           const v = xs[base + f]!;
-          if (better(v, acc[f]!)) acc[f] = v;
+          const a = acc[f]!;
+          if (Number.isNaN(a)) continue;
+          if (wins(v, a) || Number.isNaN(v)) acc[f] = v;
         }
       }
       return count;
@@ -120,9 +138,8 @@ export const CPU_REDUCERS: Record<ReducerName, CpuReducer> = {
       if (count > 0) for (let f = 0; f < inner; f++) out[outOff + f] = acc[f]! / count;
     },
   },
-  // A NaN replaces anything; nothing replaces a NaN.
-  max: extremum(Number.NEGATIVE_INFINITY, (v, a) => (v > a || Number.isNaN(v)) && !Number.isNaN(a)),
-  min: extremum(Number.POSITIVE_INFINITY, (v, a) => (v < a || Number.isNaN(v)) && !Number.isNaN(a)),
+  max: extremum(Number.NEGATIVE_INFINITY, (v, a) => v > a),
+  min: extremum(Number.POSITIVE_INFINITY, (v, a) => v < a),
 };
 
 /** Every valid position of a run gets its output row of dy divided by `divisor` (sum, mean). */
