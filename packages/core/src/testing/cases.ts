@@ -226,6 +226,29 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
     });
   }
 
+  {
+    // Rows of one value (full-shape mask), where kernels vectorise along the reduced axis:
+    // row 0 non-finite only under the mask; row 1 a valid NaN; row 2 a valid +Inf beside a masked
+    // +Inf and -Inf; row 3 a valid -Inf and a masked NaN.
+    const inf = Number.POSITIVE_INFINITY;
+    const nan = Number.NaN;
+    const rows = [
+      [1, inf, 2, -inf, nan],
+      [3, 4, -1, 5, nan],
+      [2, inf, 6, inf, -inf],
+      [1, -inf, 2, 3, nan],
+    ];
+    const x = Float32Array.from(rows.flat());
+    add({
+      name: 'NaN/±Inf with a full-shape mask (rows of one value): [4,5] axis 1',
+      x,
+      xShape: [4, 5],
+      mask: [1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0],
+      maskShape: [4, 5],
+      axis: 1,
+    });
+  }
+
   // All-masked rows give exactly 0 (and a 0 gradient).
   {
     const mask = randomMask(rand, 6 * 7, 0.7);
