@@ -421,10 +421,21 @@ export function definePackedInputCases(
             gradInputs['x'] = x;
             gradInputs['y'] = yKeep;
           }
-          const dx = engine().runKernel(spec.gradKernelName, gradInputs, {
-            axis,
-            xShape: c.xShape,
-          }) as Tensor;
+          const gradSpy = spyOnBackend();
+          let dx: Tensor;
+          try {
+            dx = engine().runKernel(spec.gradKernelName, gradInputs, {
+              axis,
+              xShape: c.xShape,
+            }) as Tensor;
+          } finally {
+            gradSpy.restore();
+          }
+          if (spec.gradInputs.length > 0 && takesPackedPath(c.xShape, c.maskShape, axis)) {
+            // max/min read x packed in the gradient too: no pass unpacks it.
+            expect(gradSpy.programs, c.name).toContain('PackedMaskedBroadcastProgram');
+            expect(gradSpy.unpacked, c.name).not.toContain(x.dataId);
+          }
           // dx is written packed (as tfjs's packed ops write theirs) for x of rank >= 2.
           expect(webgl().texData.get(dx.dataId).isPacked ?? false, c.name).toBe(
             c.xShape.length >= 2,
