@@ -17,9 +17,17 @@ export interface Environment {
 const fmt = (n: number, digits = 2): string =>
   !Number.isFinite(n) ? String(n) : n >= 100 ? n.toFixed(0) : n.toFixed(digits);
 
-/** "PASS 1.3e-7" / "FAIL 3.2e-1 (4 bad)": the verdict and the largest |difference|. */
-const cellText = (c: Cell): string =>
-  `${c.pass ? 'PASS' : 'FAIL'} ${c.maxAbsDiff.toExponential(1)}${c.pass ? '' : ` (${c.failures} bad)`}`;
+/**
+ * "PASS 1.3e-7 (2% of bound)" / "PASS 0 (exact)" / "FAIL 3.2e-1 (4 bad)": the verdict, the
+ * largest |difference| and how much of its allowed error the worst element used.
+ */
+export const cellText = (c: Cell): string => {
+  const verdict = c.pass ? 'PASS' : 'FAIL';
+  if (!c.pass) return `${verdict} ${c.maxAbsDiff.toExponential(1)} (${c.failures} bad)`;
+  if (c.maxAbsDiff === 0) return `${verdict} 0 (exact)`;
+  const pct = c.worstOfBound * 100;
+  return `${verdict} ${c.maxAbsDiff.toExponential(1)} (${pct < 1 ? '<1' : pct.toFixed(0)}% of bound)`;
+};
 
 function table(header: string[], rows: string[][]): string {
   const lines = [header, header.map(() => '---'), ...rows];

@@ -27,11 +27,25 @@ afterAll(async () => {
 });
 
 describe('demo page (production build)', () => {
-  it('runs the matrix of every op on cpu, wasm and webgl with every cell PASS', async () => {
+  it('runs on load: every op on cpu, wasm and webgl, every cell PASS, progress 100%, a log chart', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.resolvedUrls!.local[0]!);
+    // Every value the overall bar shows, from the first paint on: it must move, not jump.
+    await page.addInitScript(() => {
+      const seen: number[] = [];
+      (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+      document.addEventListener('DOMContentLoaded', () => {
+        const bar = document.getElementById('progress')!;
+        new MutationObserver(() => seen.push(Number(bar.dataset['percent']))).observe(bar, {
+          attributes: true,
+          attributeFilter: ['data-percent'],
+        });
+      });
+    });
+    // Small cases and bench shape through the address; no click: the run starts on load.
+    const query = new URLSearchParams({ shapes: '16x20x8,4x300x4,6x9:all', bench: '64x50x16' });
+    await page.goto(`${server.resolvedUrls!.local[0]!}?${query}`);
     await page.waitForFunction(() => window.maskedOpsDemo?.ready === true);
     expect(await page.evaluate(() => typeof window.maskedOps?.core.maskedMean)).toBe('function');
     const ops = ['maskedSum', 'maskedMean', 'maskedMax', 'maskedMin'];
@@ -39,20 +53,28 @@ describe('demo page (production build)', () => {
       'all',
       ...ops,
     ]);
-
-    await page.selectOption('#op', 'all');
-    await page.fill('#shapes', '16x20x8, 4x300x4, 6x9:all');
-    await page.fill('#benchShape', '64x50x16');
-    await page.click('#run');
     await page.waitForSelector('#status[data-state]', { timeout: 540_000 });
 
-    const outDir = join(root, 'test-results');
+    const outDir = join(root, 'reports');
     mkdirSync(outDir, { recursive: true });
-    await page.screenshot({ path: join(outDir, 'demo-page.png'), fullPage: true });
+    await page.screenshot({ path: join(outDir, 'page.png'), fullPage: true });
 
     expect(await page.textContent('#status')).toContain('all PASS');
     expect(await page.getAttribute('#status', 'data-state')).toBe('pass');
-    // One section per op, each a matrix of the three backends.
+    // The overall bar reached 100% after showing values in between; every backend's bars are full.
+    expect(await page.getAttribute('#progress', 'data-percent')).toBe('100');
+    expect(await page.textContent('#progress-text')).toBe('100%');
+    const seen = await page.evaluate(
+      () => (window as unknown as { progressSeen: number[] }).progressSeen,
+    );
+    expect(seen.filter((p) => p > 0 && p < 100).length).toBeGreaterThan(5);
+    const bars = await page.$$eval('#backend-progress progress', (ps) =>
+      ps.map((p) => `${p.id} ${(p as HTMLProgressElement).value}`),
+    );
+    expect(bars).toEqual(
+      ['cpu', 'wasm', 'webgl'].flatMap((b) => [`cases-${b} 1`, `timings-${b} 1`]),
+    );
+    // One section per op, each a matrix of the three backends; each cell shows its bound's share.
     expect(await page.$$eval('#matrix h3', (hs) => hs.map((h) => h.textContent))).toEqual(ops);
     const headers = await page.$$eval('#matrix table', (tables) =>
       tables.map((t) => Array.from(t.querySelectorAll('th'), (th) => th.textContent)),
@@ -61,14 +83,36 @@ describe('demo page (production build)', () => {
       ops.map(() => ['backend', 'kernels', 'vs float64 reference', 'cpu', 'wasm', 'webgl']),
     );
     expect(await page.$$eval('#matrix td.FAIL', (tds) => tds.length)).toBe(0);
+    const cells = await page.$$eval('#matrix td.PASS', (tds) => tds.map((t) => t.textContent!));
     // Per op, 3 backends: 3 reference cells + 6 pair cells.
-    expect(await page.$$eval('#matrix td.PASS', (tds) => tds.length)).toBe(9 * ops.length);
+    expect(cells).toHaveLength(9 * ops.length);
+    for (const c of cells)
+      expect(c).toMatch(/^PASS (0 \(exact\)|\d\.\de[-+]\d+ \((<1|\d+)% of bound\))$/);
     // The speed tables follow the same ops: one row per backend.
     expect(await page.$$eval('#speed h3', (hs) => hs.map((h) => h.textContent))).toEqual(ops);
     expect(await page.$$eval('#speed tr', (trs) => trs.length)).toBe(ops.length * 4);
+    // The chart: 3 bars per (op, backend, pass), a log axis with labelled decades.
+    expect(await page.$$eval('#chart rect[height="10"]', (rs) => rs.length)).toBe(
+      ops.length * 3 * 2 * 3,
+    );
+    const ticks = await page.$$eval('#chart .tick', (ts) => ts.map((t) => t.textContent));
+    expect(ticks.length).toBeGreaterThanOrEqual(6);
+    expect(await page.textContent('#chart')).toContain('log scale');
+    expect(await page.textContent('#chart')).toContain('fwd+bwd (one tf.grad)');
     // Every plugin loaded (the page would otherwise fall back to core's composites quietly).
     const env = await page.evaluate(() => window.maskedOpsDemo!.environment());
     expect(env.pluginErrors).toEqual({});
+
+    // Run re-runs with the chosen settings: one op, no shared cases.
+    await page.selectOption('#op', 'max');
+    await page.uncheck('#conformance');
+    await page.click('#run');
+    await page.waitForSelector('#status[data-state]', { timeout: 300_000 });
+    expect(await page.getAttribute('#status', 'data-state')).toBe('pass');
+    expect(await page.$$eval('#matrix h3', (hs) => hs.map((h) => h.textContent))).toEqual([
+      'maskedMax',
+    ]);
+    expect(await page.$$eval('#chart rect[height="10"]', (rs) => rs.length)).toBe(3 * 2 * 3);
     expect(errors).toEqual([]);
   });
 });

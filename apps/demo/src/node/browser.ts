@@ -51,7 +51,8 @@ export async function openDemoPage(onLog?: (line: string) => void): Promise<Demo
       }),
     );
     loadError.catch(() => {}); // errors after start-up are only logged
-    await page.goto(url);
+    // autorun=0: the CLI drives the page; a run started on load would compete with it.
+    await page.goto(`${url}?autorun=0`);
     await Promise.race([
       page.waitForFunction(() => window.maskedOpsDemo?.ready === true, null, { timeout: 120_000 }),
       loadError,

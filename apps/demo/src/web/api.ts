@@ -55,10 +55,18 @@ export interface DemoApi {
   backends(): Promise<string[]>;
   environment(): Promise<PageEnvironment>;
   /** Every (op, case) of the spec on one backend, and which code ran. */
-  runMatrix(backend: string, spec: MatrixSpec): Promise<BackendRun>;
+  runMatrix(
+    backend: string,
+    spec: MatrixSpec,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<BackendRun>;
   /** The same, encoded for the trip to the CLI (see transfer.ts). */
   runMatrixEncoded(backend: string, spec: MatrixSpec): Promise<EncodedBackendRun>;
-  bench(backend: string, options: Omit<BenchOptions, 'onProgress'>): Promise<BenchRow[]>;
+  bench(
+    backend: string,
+    options: Omit<BenchOptions, 'onProgress'>,
+    onProgress?: BenchOptions['onProgress'],
+  ): Promise<BenchRow[]>;
   /** Plain memory-copy bandwidth in this page, GB/s. */
   copyBandwidth(): Promise<number>;
 }
@@ -120,16 +128,16 @@ export const demoApi: DemoApi = {
       pluginErrors: { ...pluginErrors },
     };
   },
-  async runMatrix(backend, spec) {
+  async runMatrix(backend, spec, onProgress) {
     await use(backend);
-    return runMatrix(spec);
+    return runMatrix(spec, onProgress);
   },
   async runMatrixEncoded(backend, spec) {
     return encodeRun(await demoApi.runMatrix(backend, spec));
   },
-  async bench(backend, options) {
+  async bench(backend, options, onProgress) {
     await use(backend);
-    return runBench(options);
+    return runBench(onProgress ? { ...options, onProgress } : options);
   },
   async copyBandwidth() {
     return copyBandwidthGBps();
