@@ -97,7 +97,14 @@ export async function runSession(
     await runOne(
       b,
       () => runMatrix(spec!),
-      () => runBench(bench!),
+      () =>
+        runBench({
+          ...bench!,
+          // One line per step, so a long cpu run shows where it is.
+          onProgress: (done, total, step) => {
+            if (done < total) log(`${b}: ${done + 1}/${total} ${step}`);
+          },
+        }),
     );
   }
   if (bench) session.copyGBps['node'] = copyBandwidthGBps();
