@@ -101,7 +101,11 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
     const first = 'count == 0.0';
     // The ties statistic folds the indicator [x == y or both NaN] of each valid value.
     const value = (v: string, yc: string) => (tied ? `(tied(${v}, ${yc}) ? 1.0 : 0.0)` : v);
-    const fold = (a: string, b: string) => `${reducer.update('acc.x', value(a, 'yv.x'), first)}
+    const fold = (pair: string, a: string, b: string) =>
+      reducer.vectorUpdate
+        ? `${reducer.update('acc', pair, first)}
+                count += uScale;`
+        : `${reducer.update('acc.x', value(a, 'yv.x'), first)}
                 ${reducer.update('acc.y', value(b, 'yv.y'), first)}
                 count += uScale;`;
     const values = final
@@ -169,10 +173,10 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
               // The count column (col == F) and the padding column past it read no x.
               vec4 xt = wantX ? xTexel(p, t, col) : vec4(0.0);
               if (v0) {
-                ${fold('xt.x', 'xt.y')}
+                ${fold('xt.xy', 'xt.x', 'xt.y')}
               }
               if (v1) {
-                ${fold('xt.z', 'xt.w')}
+                ${fold('xt.zw', 'xt.z', 'xt.w')}
               }
             }
             t += 2;
