@@ -54,16 +54,17 @@ export function maskedReduceGradient(
  * layout: the masked sum (sum), the masked mean (mean), the mean over the tied valid positions
  * (max/min: dx = dy / ties there).
  */
-const ADJOINTS: Record<
-  ReducerName,
-  (ddx: Tensor, mask: Tensor, axis: number[], x?: Tensor, y?: Tensor) => Tensor
-> = {
+type Adjoint = (ddx: Tensor, mask: Tensor, axis: number[], x?: Tensor, y?: Tensor) => Tensor;
+
+/** max and min: the mean of ddx over the tied valid positions (a full-shape mask). */
+const tiedMean: Adjoint = (ddx, mask, axis, x, y) =>
+  maskedMean(ddx, tiedPositions(maskToRank(mask, ddx.rank), x!, y!), axis, true);
+
+const ADJOINTS: Record<ReducerName, Adjoint> = {
   sum: (ddx, mask, axis) => maskedSum(ddx, mask, axis, true),
   mean: (ddx, mask, axis) => maskedMean(ddx, mask, axis, true),
-  max: (ddx, mask, axis, x, y) =>
-    maskedMean(ddx, tiedPositions(maskToRank(mask, ddx.rank), x!, y!), axis, true),
-  min: (ddx, mask, axis, x, y) =>
-    maskedMean(ddx, tiedPositions(maskToRank(mask, ddx.rank), x!, y!), axis, true),
+  max: tiedMean,
+  min: tiedMean,
 };
 
 /**
@@ -89,10 +90,9 @@ export function gradConfigsFor(spec: MaskedReduction): GradConfig[] {
       };
     },
   };
-  const extra = spec.gradInputs.map((name) => name as string);
   const backward: GradConfig = {
     kernelName: spec.gradKernelName,
-    inputsToSave: ['mask', ...extra],
+    inputsToSave: ['mask', ...spec.gradInputs],
     gradFunc: (ddx, saved, attrs) => {
       const [mask, ...rest] = saved as Tensor[];
       const x = needsX ? rest.shift() : undefined;

@@ -81,6 +81,26 @@ export function referenceMaskedReduce(
 }
 
 /**
+ * For each output element, the x indices of its valid elements and the reducer's gradient of
+ * each (given the output's cotangent `dyOf(o)`).
+ */
+function sliceGradients(
+  reducer: ReferenceName,
+  x: ArrayLike<number>,
+  xShape: readonly number[],
+  mask: ArrayLike<number | boolean>,
+  maskShape: readonly number[],
+  axis: readonly number[],
+  dyOf: (o: number) => number,
+): { g: number[]; grads: number[] }[] {
+  const r = reducerOf(reducer);
+  return slices(xShape, mask, maskShape, axis).map((g, o) => {
+    const vs = g.map((i) => x[i]!);
+    return { g, grads: r.backward(vs, r.forward(vs), dyOf(o)) };
+  });
+}
+
+/**
  * dx of a masked reduction in float64: `dy` in the output's row-major order; 0 at masked
  * positions and on empty slices.
  */
@@ -93,15 +113,14 @@ export function referenceMaskedReduceGrad(
   maskShape: readonly number[],
   axis: readonly number[],
 ): Float64Array {
-  const r = reducerOf(reducer);
   const dx = new Float64Array(xShape.reduce((p, d) => p * d, 1));
-  slices(xShape, mask, maskShape, axis).forEach((g, o) => {
-    const vs = g.map((i) => x[i]!);
-    const grads = r.backward(vs, r.forward(vs), dy[o]!);
-    g.forEach((i, j) => {
-      dx[i] = grads[j]!;
-    });
-  });
+  sliceGradients(reducer, x, xShape, mask, maskShape, axis, (o) => dy[o]!).forEach(
+    ({ g, grads }) => {
+      g.forEach((i, j) => {
+        dx[i] = grads[j]!;
+      });
+    },
+  );
   return dx;
 }
 
@@ -119,13 +138,8 @@ export function referenceMaskedReduceGradAdjoint(
   maskShape: readonly number[],
   axis: readonly number[],
 ): Float64Array {
-  const r = reducerOf(reducer);
-  const groups = slices(xShape, mask, maskShape, axis);
-  const out = new Float64Array(groups.length);
-  groups.forEach((g, o) => {
-    const vs = g.map((i) => x[i]!);
-    const coefficients = r.backward(vs, r.forward(vs), 1);
-    out[o] = g.reduce((s, i, j) => s + coefficients[j]! * w[i]!, 0);
-  });
-  return out;
+  const perSlice = sliceGradients(reducer, x, xShape, mask, maskShape, axis, () => 1);
+  return Float64Array.from(perSlice, ({ g, grads }) =>
+    g.reduce((s, i, j) => s + grads[j]! * w[i]!, 0),
+  );
 }
