@@ -17,20 +17,34 @@ export {
   maskLayout,
   type Run,
 } from './geometry.js';
-export { gradConfigsFor, maskedReduceGradient } from './gradients.js';
+export { cotangentName, gradConfigsFor, maskedReduceGradient } from './gradients.js';
 export {
   asReduceAttrs,
   asReduceGradAttrs,
   type MaskedReduceGradInputs,
   type MaskedReduceInputs,
 } from './kernels.js';
-export { maskedMax, maskedMean, maskedMin, maskedSum } from './ops/index.js';
-export { type MaskedArgs, type MaskedReduceOp, prepareMaskedArgs } from './ops/masked_reduce.js';
+export {
+  maskedLogSumExp,
+  maskedMax,
+  maskedMean,
+  maskedMin,
+  maskedMoments,
+  maskedSum,
+} from './ops/index.js';
+export {
+  type MaskedArgs,
+  type MaskedMultiOp,
+  type MaskedReduceOp,
+  prepareMaskedArgs,
+} from './ops/masked_reduce.js';
 export {
   type GradInput,
+  MASKED_LOG_SUM_EXP,
   MASKED_MAX,
   MASKED_MEAN,
   MASKED_MIN,
+  MASKED_MOMENTS,
   MASKED_REDUCTIONS,
   MASKED_SUM,
   type MaskedReduceAttrs,

@@ -1,25 +1,34 @@
 import {
+  add,
   div,
   divNoNan,
   equal,
+  exp,
   fill,
+  isFinite as isFiniteOp,
   isNaN as isNaNOp,
+  log,
   logicalAnd,
   logicalOr,
   max,
   min,
   mul,
+  notEqual,
   onesLike,
   reshape,
   scalar,
+  square,
+  sub,
   sum,
   type Tensor,
   tidy,
   util,
   where,
   zeros,
+  zerosLike,
 } from '@tensorflow/tfjs-core';
 import type { ReducerName } from '../ops/table.js';
+import { nonZero } from './non_zero.js';
 
 /**
  * Every masked reduction and its gradient from built-in tfjs ops, for backends without a plugin
@@ -34,7 +43,7 @@ export const maskToRank = (mask: Tensor, rank: number): Tensor =>
   reshape(mask, [...mask.shape, ...new Array<number>(rank - mask.rank).fill(1)]);
 
 /** Number of valid elements per output, in the layout of a reduction with these arguments. */
-const validCounts = (m: Tensor, axis: number[], keepDims: boolean): Tensor =>
+export const validCounts = (m: Tensor, axis: number[], keepDims: boolean): Tensor =>
   sum(where(m, scalar(1), scalar(0)), axis, keepDims);
 
 /** Valid positions whose value ties the slice's result (NaN ties NaN: a valid NaN is the max). */
@@ -61,7 +70,40 @@ function extremum(
   );
 }
 
-/** `x`: float32, `mask`: bool (leading dims of x), `axis` normalised. */
+/**
+ * The masked mean, each term divided by its slice's count first, so the sum cannot overflow where
+ * the mean is finite ([3e38, 3e38] -> 3e38). Where the count is 0 every term is masked out.
+ */
+const meanOf = (x: Tensor, m: Tensor, axis: number[], keepDims: boolean): Tensor =>
+  sum(where(m, div(x, validCounts(m, axis, true)), scalar(0)), axis, keepDims);
+
+/**
+ * log(sum(exp(x))) over the valid elements, shifted by their max; a valid NaN gives NaN, an
+ * infinite max (+Inf, or -Inf when every valid value is -Inf or the slice is empty) is the result.
+ */
+function logSumExp(x: Tensor, m: Tensor, axis: number[], keepDims: boolean): Tensor {
+  const anyNaN = max(where(logicalAnd(m, isNaNOp(x)), scalar(1), scalar(0)), axis, true);
+  const top = max(where(m, x, scalar(Number.NEGATIVE_INFINITY)), axis, true);
+  const finite = isFiniteOp(top);
+  const shift = where(finite, top, scalar(0));
+  const total = sum(where(m, exp(sub(x, shift)), scalar(0)), axis, true);
+  const y = where(
+    equal(anyNaN, scalar(1)),
+    scalar(Number.NaN),
+    where(finite, add(shift, log(total)), top),
+  );
+  return keepDims
+    ? y
+    : reshape(
+        y,
+        y.shape.filter((_, i) => !axis.includes(i)),
+      );
+}
+
+/**
+ * Output `output` of a masked reduction (0 unless the table row has several: moments' mean 0,
+ * variance 1). `x`: float32, `mask`: bool (leading dims of x), `axis` normalised.
+ */
 export function compositeMaskedReduce(
   reducer: ReducerName,
   x: Tensor,
@@ -69,6 +111,7 @@ export function compositeMaskedReduce(
   axis: number[],
   keepDims: boolean,
   emptyValue: number,
+  output = 0,
 ): Tensor {
   return tidy(() => {
     if (x.size === 0) {
@@ -82,30 +125,44 @@ export function compositeMaskedReduce(
       case 'sum':
         return sum(where(m, x, scalar(0)), axis, keepDims);
       case 'mean':
-        // Each term divided by its slice's count first, so the sum cannot overflow where the mean
-        // is finite ([3e38, 3e38] -> 3e38). Where the count is 0 every term is masked out.
-        return sum(where(m, div(x, validCounts(m, axis, true)), scalar(0)), axis, keepDims);
+        return meanOf(x, m, axis, keepDims);
       case 'max':
       case 'min':
         return extremum(reducer, x, m, axis, keepDims);
+      case 'logsumexp':
+        return logSumExp(x, m, axis, keepDims);
+      case 'moments': {
+        if (output === 0) return meanOf(x, m, axis, keepDims);
+        // Two passes (mean, then squared deviations from it): the stable form docs/SPEC.md asks
+        // for, from built-in ops. A valid Inf makes x - mean NaN, so the variance is NaN.
+        return meanOf(square(sub(x, meanOf(x, m, axis, true))), m, axis, keepDims);
+      }
     }
   });
 }
 
 /**
- * dx of a masked reduction from built-in ops. `dy` (and `y`) in the keepDims layout; returns dx of
- * `xShape`. Nothing on dy's path is a comparison, so the result is differentiable in dy again
- * (double backprop) wherever tfjs's built-in gradients are registered.
+ * dx of a masked reduction from built-in ops. `dys` (the cotangent of each output) and `y` in the
+ * keepDims layout; returns dx of `xShape`. Nothing on a dy's path is a comparison, so the result
+ * is differentiable in dy again (double backprop) wherever tfjs's built-in gradients are
+ * registered.
  */
 export function compositeMaskedReduceGrad(
   reducer: ReducerName,
-  dy: Tensor,
+  dys: readonly Tensor[],
   mask: Tensor,
   axis: number[],
   xShape: number[],
   x?: Tensor,
   y?: Tensor,
 ): Tensor {
+  const dy = dys[0]!;
+  const needXY = (): [Tensor, Tensor] => {
+    if (x === undefined || y === undefined) {
+      throw new Error(`masked ${reducer} gradient: x and y are required`);
+    }
+    return [x, y];
+  };
   return tidy(() => {
     if (util.sizeFromShape(xShape) === 0) return zeros(xShape);
     const m = maskToRank(mask, xShape.length);
@@ -119,12 +176,31 @@ export function compositeMaskedReduceGrad(
       }
       case 'max':
       case 'min': {
-        if (x === undefined || y === undefined) {
-          throw new Error(`masked ${reducer} gradient: x and y are required`);
-        }
-        const tie = tiedPositions(m, x, y);
+        const [xs, ys] = needXY();
+        const tie = tiedPositions(m, xs, ys);
         const ties = validCounts(tie, axis, true);
         return where(tie, mul(dy, divNoNan(onesLike(ties), ties)), zeros(xShape));
+      }
+      case 'logsumexp': {
+        const [xs, ys] = needXY();
+        // 0 where y is -Inf (empty, or every valid value -Inf): no element carries any mass.
+        // (NaN != -Inf, so a NaN y still propagates.) exp(x - y) is zeroed off the live
+        // positions before it meets dy, so double backprop never sees 0 * Inf there.
+        const live = logicalAnd(m, notEqual(ys, scalar(Number.NEGATIVE_INFINITY)));
+        const e = where(live, exp(sub(xs, ys)), zeros(xShape));
+        return where(live, mul(dy, e), zeros(xShape));
+      }
+      case 'moments': {
+        const [xs, ys] = needXY();
+        const dVariance = dys[1] ?? zeros(dy.shape);
+        const counts = validCounts(m, axis, true);
+        const perCount = divNoNan(onesLike(counts), counts);
+        // x - mean zeroed at masked positions, and the variance term only where its cotangent
+        // is non-zero: tfjs passes a zero one for an unused output, and 0 * NaN (x - mean at a
+        // valid Inf) must not reach the mean's gradient. `nonZero` keeps the test off the tape.
+        const spread = mul(mul(scalar(2), dVariance), where(m, sub(xs, ys), zeros(xShape)));
+        const used = where(nonZero(dVariance), spread, zerosLike(spread));
+        return where(m, mul(add(dy, used), perCount), zeros(xShape));
       }
     }
   });

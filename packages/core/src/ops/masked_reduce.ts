@@ -5,15 +5,14 @@ import {
   type GradSaveFunc,
   getBackend,
   getKernel,
-  notEqual,
   op,
-  scalar,
   Tensor,
   type TensorLike,
   tensor,
   zeros,
 } from '@tensorflow/tfjs-core';
 import { compositeMaskedReduce } from '../fallback/composite.js';
+import { nonZero } from '../fallback/non_zero.js';
 import { maskedReduceGradient } from '../gradients.js';
 import { rectangularShape, show, validateMaskedArgs } from '../validate.js';
 import type { MaskedReduceAttrs, MaskedReduction } from './table.js';
@@ -54,19 +53,6 @@ function asTensor(op: string, name: string, value: unknown): Tensor {
   return tensor(value);
 }
 
-/**
- * `mask != 0` (NaN stays valid, as docs/SPEC.md says) with the zero gradient the spec promises for
- * the mask: tfjs has no gradient for NotEqual, so `tf.grads` with respect to a float or int mask
- * would otherwise throw.
- */
-const toBoolMask = customGrad((...inputs: (Tensor | GradSaveFunc)[]) => {
-  const mask = inputs[0] as Tensor;
-  return {
-    value: notEqual(mask, scalar(0, mask.dtype)),
-    gradFunc: () => zeros(mask.shape, 'float32'),
-  };
-}) as (mask: Tensor) => Tensor;
-
 /** The op's normalised inputs: float32 x, bool mask, sorted unique non-negative axes. */
 export interface MaskedArgs {
   x: Tensor;
@@ -97,7 +83,7 @@ export function prepareMaskedArgs(
   });
   return {
     x: $x.dtype === 'float32' ? $x : cast($x, 'float32'),
-    mask: $mask.dtype === 'bool' ? $mask : toBoolMask($mask),
+    mask: $mask.dtype === 'bool' ? $mask : nonZero($mask),
     axis: axes,
   };
 }
@@ -105,46 +91,86 @@ export function prepareMaskedArgs(
 /**
  * The fallback path: built-in ops forward, and the spec's gradient through customGrad, so
  * training works even where no built-in gradient is registered (tfjs-core alone registers none).
+ * customGrad allows one output, so a several-output row (moments) gets one per output; the
+ * gradients of both reach x and add up.
  */
-function fallback(spec: MaskedReduction, args: MaskedArgs, keepDims: boolean): Tensor {
+function fallback(spec: MaskedReduction, args: MaskedArgs, keepDims: boolean): Tensor[] {
   const { axis } = args;
-  const withGrad = customGrad((...inputs: (Tensor | GradSaveFunc)[]) => {
-    const [x, mask, save] = inputs as [Tensor, Tensor, GradSaveFunc];
-    const value = compositeMaskedReduce(spec.reducer, x, mask, axis, keepDims, spec.emptyValue);
-    save([x, mask, value]);
-    return {
-      value,
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [xs, ms, ys] = saved as [Tensor, Tensor, Tensor];
-        return [
-          maskedReduceGradient(spec, dy, ms, axis, keepDims, xs, ys),
-          zeros(ms.shape, 'float32'),
-        ];
-      },
-    };
+  return spec.outputs.map((_, output) => {
+    const withGrad = customGrad((...inputs: (Tensor | GradSaveFunc)[]) => {
+      const [x, mask, save] = inputs as [Tensor, Tensor, GradSaveFunc];
+      const empty = spec.emptyValues[output]!;
+      const value = compositeMaskedReduce(spec.reducer, x, mask, axis, keepDims, empty, output);
+      // The gradient reads the first output as y (the mean, for moments): one more composite for
+      // a later output, only where the row's gradient needs it.
+      const y =
+        output === 0 || !spec.gradInputs.includes('y')
+          ? value
+          : compositeMaskedReduce(spec.reducer, x, mask, axis, keepDims, spec.emptyValue);
+      save([x, mask, y]);
+      return {
+        value,
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
+          const [xs, ms, ys] = saved as [Tensor, Tensor, Tensor];
+          const dys: Tensor[] = [];
+          dys[output] = dy;
+          return [
+            maskedReduceGradient(spec, dys, ms, axis, keepDims, xs, ys),
+            zeros(ms.shape, 'float32'),
+          ];
+        },
+      };
+    });
+    return withGrad(args.x, args.mask);
   });
-  return withGrad(args.x, args.mask);
 }
 
-/** Builds the op of a table row: validate, normalise, then the fused kernel or the fallback. */
+/** Validate, normalise, then the fused kernel or the fallback: the op's outputs in table order. */
+function runMaskedReduce(
+  spec: MaskedReduction,
+  x: unknown,
+  mask: unknown,
+  axis: number | number[] | undefined,
+  keepDims: unknown,
+): Tensor[] {
+  const args = prepareMaskedArgs(spec.op, x, mask, axis, keepDims);
+  const keep = keepDims as boolean;
+  if (getKernel(spec.kernelName, getBackend()) === undefined) return fallback(spec, args, keep);
+  const attrs: MaskedReduceAttrs = { axis: args.axis, keepDims: keep };
+  const out = engine().runKernel(spec.kernelName, { x: args.x, mask: args.mask }, { ...attrs });
+  return Array.isArray(out) ? out : [out as Tensor];
+}
+
+/** Builds the op of a one-output table row. */
 export function maskedReduceOp(spec: MaskedReduction): MaskedReduceOp {
   const impl = (
     x: Tensor | TensorLike,
     mask: Tensor | TensorLike,
     axis?: number | number[],
     keepDims = false,
-  ): Tensor => {
-    const args = prepareMaskedArgs(spec.op, x, mask, axis, keepDims);
-    if (getKernel(spec.kernelName, getBackend()) === undefined) {
-      return fallback(spec, args, keepDims);
-    }
-    const attrs: MaskedReduceAttrs = { axis: args.axis, keepDims };
-    return engine().runKernel(
-      spec.kernelName,
-      { x: args.x, mask: args.mask },
-      { ...attrs },
-    ) as Tensor;
-  };
+  ): Tensor => runMaskedReduce(spec, x, mask, axis, keepDims)[0]!;
   // op() names the scope after the key (minus the trailing underscore), as tfjs's ops are.
   return op({ [`${spec.op}_`]: impl }) as MaskedReduceOp;
+}
+
+/** A several-output masked reduction (moments): its outputs keyed by the table row's names. */
+export type MaskedMultiOp<K extends string> = (
+  x: Tensor | TensorLike,
+  mask: Tensor | TensorLike,
+  axis?: number | number[],
+  keepDims?: boolean,
+) => Record<K, Tensor>;
+
+/** Builds the op of a several-output table row; `K` names its outputs (the row's `outputs`). */
+export function maskedMultiOp<K extends string>(spec: MaskedReduction): MaskedMultiOp<K> {
+  const impl = (
+    x: Tensor | TensorLike,
+    mask: Tensor | TensorLike,
+    axis?: number | number[],
+    keepDims = false,
+  ): Record<K, Tensor> => {
+    const outs = runMaskedReduce(spec, x, mask, axis, keepDims);
+    return Object.fromEntries(spec.outputs.map((name, i) => [name, outs[i]!])) as Record<K, Tensor>;
+  };
+  return op({ [`${spec.op}_`]: impl }) as MaskedMultiOp<K>;
 }

@@ -69,10 +69,16 @@ export const MASKED_SUM = row('maskedSum', 'sum', 'MaskedSum', []);
 export const MASKED_MEAN = row('maskedMean', 'mean', 'MaskedMean', []);
 export const MASKED_MAX = row('maskedMax', 'max', 'MaskedMax', ['x', 'y']);
 export const MASKED_MIN = row('maskedMin', 'min', 'MaskedMin', ['x', 'y']);
-export const MASKED_LOG_SUM_EXP = row('maskedLogSumExp', 'logsumexp', 'MaskedLogSumExp', ['x', 'y'], {
-  emptyValues: [Number.NEGATIVE_INFINITY],
-  unmasked: 'logSumExp',
-});
+export const MASKED_LOG_SUM_EXP = row(
+  'maskedLogSumExp',
+  'logsumexp',
+  'MaskedLogSumExp',
+  ['x', 'y'],
+  {
+    emptyValues: [Number.NEGATIVE_INFINITY],
+    unmasked: 'logSumExp',
+  },
+);
 export const MASKED_MOMENTS = row('maskedMoments', 'moments', 'MaskedMoments', ['x', 'y'], {
   outputs: ['mean', 'variance'],
   emptyValues: [0, 0],

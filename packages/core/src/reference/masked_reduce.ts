@@ -52,7 +52,8 @@ const reducerOf = (name: ReferenceName): ReferenceReducer => REFERENCE_REDUCERS[
 
 /**
  * A masked reduction in float64. `axis` must be normalised (non-negative); `mask` holds the
- * leading `maskShape` dims of x in row-major order.
+ * leading `maskShape` dims of x in row-major order; `output` picks one result of a several-output
+ * op (moments: 0 the mean, 1 the variance).
  */
 export function referenceMaskedReduce(
   reducer: ReferenceName,
@@ -62,6 +63,7 @@ export function referenceMaskedReduce(
   maskShape: readonly number[],
   axis: readonly number[],
   keepDims: boolean,
+  output = 0,
 ): ReferenceResult {
   const r = reducerOf(reducer);
   const shape = keepDims
@@ -73,16 +75,16 @@ export function referenceMaskedReduce(
   const scales = new Float64Array(groups.length);
   groups.forEach((g, o) => {
     const vs = g.map((i) => x[i]!);
-    values[o] = r.forward(vs);
+    values[o] = r.forward(vs, output);
     counts[o] = vs.length;
-    scales[o] = r.scale(vs);
+    scales[o] = r.scale(vs, output);
   });
   return { values, counts, scales, shape, exact: r.exact };
 }
 
 /**
  * For each output element, the x indices of its valid elements and the reducer's gradient of
- * each (given the output's cotangent `dyOf(o)`).
+ * each (given the cotangent `dyOf(o)` of output `output`).
  */
 function sliceGradients(
   reducer: ReferenceName,
@@ -92,17 +94,18 @@ function sliceGradients(
   maskShape: readonly number[],
   axis: readonly number[],
   dyOf: (o: number) => number,
+  output: number,
 ): { g: number[]; grads: number[] }[] {
   const r = reducerOf(reducer);
   return slices(xShape, mask, maskShape, axis).map((g, o) => {
     const vs = g.map((i) => x[i]!);
-    return { g, grads: r.backward(vs, r.forward(vs), dyOf(o)) };
+    return { g, grads: r.backward(vs, dyOf(o), output) };
   });
 }
 
 /**
- * dx of a masked reduction in float64: `dy` in the output's row-major order; 0 at masked
- * positions and on empty slices.
+ * dx of a masked reduction in float64: `dy` (the cotangent of output `output`; the others' are
+ * 0) in the output's row-major order; 0 at masked positions and on empty slices.
  */
 export function referenceMaskedReduceGrad(
   reducer: ReferenceName,
@@ -112,9 +115,10 @@ export function referenceMaskedReduceGrad(
   mask: ArrayLike<number | boolean>,
   maskShape: readonly number[],
   axis: readonly number[],
+  output = 0,
 ): Float64Array {
   const dx = new Float64Array(xShape.reduce((p, d) => p * d, 1));
-  sliceGradients(reducer, x, xShape, mask, maskShape, axis, (o) => dy[o]!).forEach(
+  sliceGradients(reducer, x, xShape, mask, maskShape, axis, (o) => dy[o]!, output).forEach(
     ({ g, grads }) => {
       g.forEach((i, j) => {
         dx[i] = grads[j]!;
@@ -127,7 +131,7 @@ export function referenceMaskedReduceGrad(
 /**
  * The adjoint of the gradient with respect to dy (double backprop), applied to a cotangent `w` of
  * x's shape: per output, sum_i d(dx_i)/d(dy) * w_i. Each dx is linear in dy, so this is the
- * backward coefficients (dy = 1) dotted with w.
+ * backward coefficients (dy = 1) dotted with w. For a several-output op, `output` picks the dy.
  */
 export function referenceMaskedReduceGradAdjoint(
   reducer: ReferenceName,
@@ -137,8 +141,9 @@ export function referenceMaskedReduceGradAdjoint(
   mask: ArrayLike<number | boolean>,
   maskShape: readonly number[],
   axis: readonly number[],
+  output = 0,
 ): Float64Array {
-  const perSlice = sliceGradients(reducer, x, xShape, mask, maskShape, axis, () => 1);
+  const perSlice = sliceGradients(reducer, x, xShape, mask, maskShape, axis, () => 1, output);
   return Float64Array.from(perSlice, ({ g, grads }) =>
     g.reduce((s, i, j) => s + grads[j]! * w[i]!, 0),
   );

@@ -454,5 +454,37 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
       keepDims,
     });
   }
+
+  // Statistics that cancel (issue 12): their own random stream, so the cases above keep theirs.
+  const stats = seededRandom(1212);
+  add({
+    name: 'large offset, tiny spread: 1e4 + noise of ±0.1, [4,300,3] mask [4,300] axis 1',
+    x: Float32Array.from(randomFloats(stats, 4 * 300 * 3, -0.1, 0.1), (v) => 1e4 + v),
+    xShape: [4, 300, 3],
+    mask: randomMask(stats, 4 * 300, 0.7),
+    maskShape: [4, 300],
+    axis: 1,
+    halfUnsafe: true,
+  });
+  add({
+    name: 'offset 1e4, spread 1e-2, long rows: [2,10000] axis 1',
+    x: Float32Array.from(randomFloats(stats, 2 * 10000, -1e-2, 1e-2), (v) => -1e4 + v),
+    xShape: [2, 10000],
+    mask: randomMask(stats, 2 * 10000, 0.9),
+    maskShape: [2, 10000],
+    axis: 1,
+    halfUnsafe: true,
+  });
+  add({
+    name: 'logits far beyond exp range: ±1000 and -1e4, [4,16,3] mask [4,16] axis 1',
+    x: Float32Array.from(randomFloats(stats, 4 * 16 * 3, -1, 1), (v, i) =>
+      i % 7 === 0 ? -1e4 : v * 1000,
+    ),
+    xShape: [4, 16, 3],
+    mask: randomMask(stats, 4 * 16, 0.6),
+    maskShape: [4, 16],
+    axis: 1,
+    halfUnsafe: true,
+  });
   return cases;
 }

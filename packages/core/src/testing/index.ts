@@ -23,6 +23,7 @@ export {
   makeTensor,
   normaliseAxis,
   OPS,
+  runOp,
   type TestApi,
 } from './suite.js';
 export {

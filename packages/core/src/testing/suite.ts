@@ -9,11 +9,18 @@ import {
   grads,
   memory,
   profile,
-  type Tensor,
+  Tensor,
   tensor,
   zeros,
 } from '@tensorflow/tfjs-core';
-import { maskedMax, maskedMean, maskedMin, maskedSum } from '../ops/index.js';
+import {
+  maskedLogSumExp,
+  maskedMax,
+  maskedMean,
+  maskedMin,
+  maskedMoments,
+  maskedSum,
+} from '../ops/index.js';
 import type { MaskedReduceOp } from '../ops/masked_reduce.js';
 import { MASKED_REDUCTIONS, type MaskedReduction, type ReducerName } from '../ops/table.js';
 import {
@@ -21,6 +28,7 @@ import {
   referenceMaskedReduceGrad,
   referenceMaskedReduceGradAdjoint,
 } from '../reference/masked_reduce.js';
+import { REFERENCE_REDUCERS } from '../reference/reducers.js';
 import { type ConformanceCase, conformanceCases } from './cases.js';
 import { errorCases, rawErrorCases } from './errors.js';
 import { compareWithReference, mismatch, type Precision } from './tolerance.js';
@@ -32,12 +40,46 @@ export interface TestApi {
 }
 
 /** The exported op of each reducer, as users call it. */
-export const OPS: Record<ReducerName, MaskedReduceOp> = {
+export const OPS = {
   sum: maskedSum,
   mean: maskedMean,
   max: maskedMax,
   min: maskedMin,
-};
+  logsumexp: maskedLogSumExp,
+  moments: maskedMoments,
+} satisfies Record<ReducerName, unknown>;
+
+/**
+ * Calls a table row's op as users do and returns its outputs in the row's order: `[y]`, or
+ * `[mean, variance]` for moments. Tests, the demo and the benchmarks run every op through this.
+ */
+export function runOp(
+  spec: MaskedReduction,
+  x: Tensor,
+  mask: Tensor,
+  axis?: number | number[],
+  keepDims?: boolean,
+): Tensor[] {
+  const out = (OPS[spec.reducer] as (...a: unknown[]) => Tensor | Record<string, Tensor>)(
+    x,
+    mask,
+    axis,
+    keepDims,
+  );
+  return out instanceof Tensor ? [out] : spec.outputs.map((name) => out[name]!);
+}
+
+/** A one-output view of output `k` of a row's op (for tf.grad, which takes one output). */
+const outputOf = (spec: MaskedReduction, k: number): MaskedReduceOp =>
+  ((x: Tensor, mask: Tensor, axis?: number | number[], keepDims?: boolean) => {
+    const outs = runOp(spec, x, mask, axis, keepDims);
+    dispose(outs.filter((_, i) => i !== k));
+    return outs[k]!;
+  }) as MaskedReduceOp;
+
+/** The name of output `k` in messages: the op, plus the output's name when it has several. */
+const labelOf = (spec: MaskedReduction, k: number): string =>
+  spec.outputs.length === 1 ? spec.op : `${spec.op}.${spec.outputs[k]}`;
 
 export interface ConformanceOptions {
   /**
@@ -83,15 +125,25 @@ function assertNoLeak(before: number): void {
 const xValues = (c: ConformanceCase): Float32Array => Float32Array.from(c.x);
 
 /**
- * Runs one case of one op on the active backend: forward and gradient against the float64
- * reference, and no tensor left behind.
+ * Runs one case of one op on the active backend: every output, forward and gradient, against the
+ * float64 reference, and no tensor left behind.
  */
 export async function checkCase(
   spec: MaskedReduction,
   c: ConformanceCase,
   precision: Precision = 'float32',
 ): Promise<void> {
-  const op = OPS[spec.reducer];
+  for (let k = 0; k < spec.outputs.length; k++) await checkOutput(spec, k, c, precision);
+}
+
+async function checkOutput(
+  spec: MaskedReduction,
+  k: number,
+  c: ConformanceCase,
+  precision: Precision,
+): Promise<void> {
+  const op = outputOf(spec, k);
+  const label = labelOf(spec, k);
   const axis = normaliseAxis(c);
   const xs = xValues(c);
   const ref = referenceMaskedReduce(
@@ -102,21 +154,23 @@ export async function checkCase(
     c.maskShape,
     axis,
     c.keepDims,
+    k,
   );
   const before = memory().numTensors;
 
   const x = tensor(c.x, c.xShape, c.xDtype);
   const mask = tensor(c.mask, c.maskShape, c.maskDtype);
   const y = op(x, mask, c.axis, c.keepDims);
-  assertShape(`${spec.op} forward`, y.shape, ref.shape);
-  if (y.dtype !== 'float32') throw new Error(`${spec.op} forward: dtype ${y.dtype}, not float32`);
-  compareWithReference(`${spec.op} forward`, await y.data(), ref, precision);
+  assertShape(`${label} forward`, y.shape, ref.shape);
+  if (y.dtype !== 'float32') throw new Error(`${label} forward: dtype ${y.dtype}, not float32`);
+  compareWithReference(`${label} forward`, await y.data(), ref, precision);
 
-  // Gradient with respect to a float32 x (an int32 input has no gradient of its own).
+  // Gradient with respect to a float32 x (an int32 input has no gradient of its own); for a
+  // several-output op, of this output alone (tfjs gives the others a zero cotangent).
   const xf = c.xDtype === 'float32' ? x : tensor(xs, c.xShape);
   const dy = tensor(c.dy, ref.shape);
   const dx = grad((v: Tensor) => op(v, mask, c.axis, c.keepDims))(xf, dy);
-  assertShape(`${spec.op} gradient`, dx.shape, c.xShape);
+  assertShape(`${label} gradient`, dx.shape, c.xShape);
   const gotDx = await dx.data();
   const refDx = referenceMaskedReduceGrad(
     spec.reducer,
@@ -126,10 +180,11 @@ export async function checkCase(
     c.mask,
     c.maskShape,
     axis,
+    k,
   );
-  compareWithReference(`${spec.op} gradient`, gotDx, { values: refDx }, precision);
+  compareWithReference(`${label} gradient`, gotDx, { values: refDx }, precision);
 
-  if (c.numericGradient && precision === 'float32' && !ref.exact) {
+  if (c.numericGradient && precision === 'float32' && REFERENCE_REDUCERS[spec.reducer].linear[k]) {
     await checkNumericGradient(op, c, gotDx);
   }
   dispose([x, xf, mask, y, dy, dx]);
@@ -145,7 +200,17 @@ export async function checkSecondOrder(
   c: ConformanceCase,
   precision: Precision = 'float32',
 ): Promise<void> {
-  const op = OPS[spec.reducer];
+  for (let k = 0; k < spec.outputs.length; k++) await checkSecondOrderOf(spec, k, c, precision);
+}
+
+async function checkSecondOrderOf(
+  spec: MaskedReduction,
+  k: number,
+  c: ConformanceCase,
+  precision: Precision,
+): Promise<void> {
+  const op = outputOf(spec, k);
+  const label = labelOf(spec, k);
   const axis = normaliseAxis(c);
   const xs = xValues(c);
   const w = Float32Array.from(c.x, (_, i) => ((i * 7) % 11) - 5);
@@ -157,6 +222,7 @@ export async function checkSecondOrder(
     c.maskShape,
     axis,
     c.keepDims,
+    k,
   ).shape;
   const refDdy = referenceMaskedReduceGradAdjoint(
     spec.reducer,
@@ -166,6 +232,7 @@ export async function checkSecondOrder(
     c.mask,
     c.maskShape,
     axis,
+    k,
   );
   const before = memory().numTensors;
   const x = tensor(xs, c.xShape);
@@ -174,13 +241,14 @@ export async function checkSecondOrder(
   const wt = tensor(w, c.xShape);
   const dxOf = (d: Tensor) => grad((v: Tensor) => op(v, mask, c.axis, c.keepDims))(x, d);
   const ddy = grad(dxOf)(dy, wt);
-  assertShape(`${spec.op} second order`, ddy.shape, shape);
+  assertShape(`${label} second order`, ddy.shape, shape);
   const got = await ddy.data();
   dispose([x, mask, dy, wt, ddy]);
   // Each ddy sums at most |w| <= 5 per valid element with weights summing to at most 1 (mean,
-  // max, min) or count (sum): scale by the reference's magnitude plus the weights' bound.
+  // max, min, logsumexp) or count (sum): scale by the reference's magnitude plus the weights'
+  // bound. (The variance's weights 2 (x - mean) / count sum in magnitude to at most 2 max|x - mean|.)
   compareWithReference(
-    `${spec.op} second order`,
+    `${label} second order`,
     got,
     { values: refDdy, scales: Array.from(refDdy, (v) => Math.abs(v) + 5) },
     precision,
@@ -189,8 +257,8 @@ export async function checkSecondOrder(
 }
 
 /**
- * Central differences of L(x) = sum(dy * op(x)) on the active backend, for the linear reducers
- * (sum, mean): L is linear in x, so the only error is float32 rounding of L, divided by 2h.
+ * Central differences of L(x) = sum(dy * op(x)) on the active backend, for outputs linear in x
+ * (sum, mean, the mean of moments): the only error is float32 rounding of L, divided by 2h.
  */
 async function checkNumericGradient(
   op: MaskedReduceOp,
@@ -262,7 +330,7 @@ async function checkPath(spec: MaskedReduction, path: 'fused' | 'fallback'): Pro
   if (path === 'fallback' && registered.length !== 0) {
     throw new Error(`backend '${backend}' has plugin kernels [${registered}]: not a fallback run`);
   }
-  const op = OPS[spec.reducer];
+  const op = outputOf(spec, 0);
   const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
   const mask = tensor([1, 1, 0, 1, 0, 0], [2, 3], 'bool');
   const dy = tensor([1, 1]);
@@ -277,7 +345,7 @@ async function checkPath(spec: MaskedReduction, path: 'fused' | 'fallback'): Pro
 
 /** tf.grads with respect to a float or int mask gives the zero gradient docs/SPEC.md promises. */
 async function checkMaskGradient(spec: MaskedReduction): Promise<void> {
-  const op = OPS[spec.reducer];
+  const op = outputOf(spec, spec.outputs.length - 1);
   const before = memory().numTensors;
   const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
   for (const dtype of ['float32', 'int32'] as const) {
@@ -298,7 +366,7 @@ async function checkMaskGradient(spec: MaskedReduction): Promise<void> {
 
 /** Every error case for one op: the message (starting with the op's name), and no leak. */
 function defineErrorTests(t: TestApi, spec: MaskedReduction): void {
-  const op = OPS[spec.reducer];
+  const op = OPS[spec.reducer] as MaskedReduceOp;
   t.describe('bad input throws before any kernel runs and leaks nothing', () => {
     for (const e of errorCases) {
       t.it(e.name, () => {
