@@ -1,12 +1,12 @@
 import { serialization } from '@tensorflow/tfjs-core';
-import { MaskedMeanPooling } from './masked_mean_pooling.js';
+import { NEW_LAYER_CLASSES } from './register.js';
 
-// Importing the package registers only the class whose name is new to tfjs (`MaskedMeanPooling`),
-// so saved models that use it load. It does NOT replace tfjs-layers' `GlobalAveragePooling1D` for
-// model loading: that changes what existing model files compute, so it takes an explicit
-// `registerMaskingLayers()`. (`@masked-ops/core`, imported by the layers, registers the maskedMean
-// gradient.)
-serialization.registerClass(MaskedMeanPooling);
+// Importing the package registers only the classes whose names are new to tfjs
+// (`MaskedMeanPooling`, `MaskedMaxPooling`), so saved models that use them load. It does NOT
+// replace tfjs-layers' `GlobalAveragePooling1D` / `GlobalMaxPooling1D` for model loading: that
+// changes what existing model files compute, so it takes an explicit `registerMaskingLayers()`.
+// (`@masked-ops/core`, imported by the layers, registers the gradients of the masked ops.)
+for (const cls of NEW_LAYER_CLASSES) serialization.registerClass(cls);
 
 export {
   GlobalAveragePooling1D,
@@ -14,9 +14,25 @@ export {
   globalAveragePooling1d,
 } from './global_average_pooling_1d.js';
 export {
+  GlobalMaxPooling1D,
+  type GlobalMaxPooling1DLayerArgs,
+  globalMaxPooling1d,
+} from './global_max_pooling_1d.js';
+export {
+  MaskedMaxPooling,
+  type MaskedMaxPoolingLayerArgs,
+  maskedMaxPooling,
+} from './masked_max_pooling.js';
+export {
   MaskedMeanPooling,
   type MaskedMeanPoolingLayerArgs,
   maskedMeanPooling,
 } from './masked_mean_pooling.js';
+export type {
+  AxisPoolingLayerArgs,
+  GlobalPooling1DLayerArgs,
+  MaskedAxisPooling,
+  MaskedGlobalPooling1D,
+} from './pooling.js';
 export { maskingLayersRegistered, registerMaskingLayers } from './register.js';
 export type { DataFormat, DataFormatArg } from './types.js';

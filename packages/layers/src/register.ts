@@ -1,41 +1,55 @@
 import { serialization } from '@tensorflow/tfjs-core';
 import { GlobalAveragePooling1D } from './global_average_pooling_1d.js';
+import { GlobalMaxPooling1D } from './global_max_pooling_1d.js';
+import { MaskedMaxPooling } from './masked_max_pooling.js';
 import { MaskedMeanPooling } from './masked_mean_pooling.js';
 
 type Registered = serialization.SerializableConstructor<serialization.Serializable>;
+
+/** Classes under names new to tfjs: importing the package registers them (index.ts). */
+export const NEW_LAYER_CLASSES: readonly Registered[] = [MaskedMeanPooling, MaskedMaxPooling];
+
+/** Classes that take over a name tfjs-layers already registers: only `registerMaskingLayers()`. */
+const REPLACING_LAYER_CLASSES: readonly Registered[] = [GlobalAveragePooling1D, GlobalMaxPooling1D];
 
 const registered = (className: string): Registered | undefined =>
   serialization.SerializationMap.getMap().classNameMap[className]?.[0] as Registered | undefined;
 
 /**
  * Make `tf.loadLayersModel` / `tf.models.modelFromJSON` build this package's mask-aware
- * `GlobalAveragePooling1D` wherever a model's JSON says `"class_name": "GlobalAveragePooling1D"`
- * (Keras-converted models included), instead of tfjs-layers' own class, which ignores masks.
+ * `GlobalAveragePooling1D` and `GlobalMaxPooling1D` wherever a model's JSON says
+ * `"class_name": "GlobalAveragePooling1D"` / `"GlobalMaxPooling1D"` (Keras-converted models
+ * included), instead of tfjs-layers' own classes, which ignore masks.
  *
  * tfjs looks classes up by `className`, and registering a class under a name that is already taken
  * replaces the earlier one, so this has to run after `@tensorflow/tfjs-layers` has loaded (importing
  * this package guarantees that) and before the model is loaded. Models without a mask are unaffected
- * (with no mask the layer is `tf.mean` over the steps axis), except that a config's `data_format:
- * "channels_first"` / `keepdims: true`, which tfjs's class ignores, now apply as in Keras. Calling it
- * again is harmless.
+ * (with no mask the layers are `tf.mean` / `tf.max` over the steps axis), except that a config's
+ * `data_format: "channels_first"` / `keepdims: true`, which tfjs's classes ignore, now apply as in
+ * Keras. Calling it again is harmless.
  *
- * Also registers `MaskedMeanPooling` (a new name, which importing the package already does).
+ * Also registers `MaskedMeanPooling` and `MaskedMaxPooling` (new names, which importing the package
+ * already does).
  *
- * @returns a function that puts back whatever class was registered as `GlobalAveragePooling1D`
- *   before this call (normally tfjs-layers' own), e.g. for tests.
+ * @returns a function that puts back whatever classes were registered under those two names before
+ *   this call (normally tfjs-layers' own), e.g. for tests.
  */
 export function registerMaskingLayers(): () => void {
-  const previous = registered(GlobalAveragePooling1D.className);
-  serialization.registerClass(GlobalAveragePooling1D);
-  serialization.registerClass(MaskedMeanPooling);
+  const previous = REPLACING_LAYER_CLASSES.map((cls) => registered(cls.className));
+  for (const cls of [...REPLACING_LAYER_CLASSES, ...NEW_LAYER_CLASSES]) {
+    serialization.registerClass(cls);
+  }
   return () => {
-    if (previous != null && previous !== GlobalAveragePooling1D) {
-      serialization.registerClass(previous);
-    }
+    previous.forEach((prev, i) => {
+      if (prev != null && prev !== REPLACING_LAYER_CLASSES[i]) serialization.registerClass(prev);
+    });
   };
 }
 
-/** Whether `tf.loadLayersModel` currently builds this package's `GlobalAveragePooling1D`. */
+/**
+ * Whether `tf.loadLayersModel` currently builds this package's `GlobalAveragePooling1D` and
+ * `GlobalMaxPooling1D` (both, as `registerMaskingLayers()` leaves them).
+ */
 export function maskingLayersRegistered(): boolean {
-  return registered(GlobalAveragePooling1D.className) === GlobalAveragePooling1D;
+  return REPLACING_LAYER_CLASSES.every((cls) => registered(cls.className) === cls);
 }

@@ -10,6 +10,6 @@ const factors: string[] = [];
 defineBackendSuite({
   backend: 'cpu',
   fused: false,
-  onFit: (kind, f) => factors.push(`${kind} ${f.toExponential(2)}x`),
+  onFit: (kind, f, reducer) => factors.push(`${reducer} ${kind} ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`cpu (fallback): loss fell by ${factors.join(', ')}`));

@@ -1,6 +1,6 @@
-// A Keras-converted model (hand-written fixture in the converter's format) loaded with
-// tf.loadLayersModel: stock tfjs averages the padding in; after registerMaskingLayers() the same
-// file predicts Keras's masked mean. cpu backend.
+// Keras-converted models (hand-written fixtures in the converter's format) loaded with
+// tf.loadLayersModel: stock tfjs averages (or max-pools) the padding in; after
+// registerMaskingLayers() the same files pool over the real tokens only. cpu backend.
 import '@tensorflow/tfjs-backend-cpu';
 import '@masked-ops/backend-cpu';
 import { setBackend, type Tensor, tensor2d } from '@tensorflow/tfjs-core';
@@ -8,6 +8,7 @@ import { type LayersModel, loadLayersModel, models } from '@tensorflow/tfjs-laye
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   GlobalAveragePooling1D,
+  GlobalMaxPooling1D,
   maskingLayersRegistered,
   registerMaskingLayers,
 } from '../src/index.js';
@@ -15,6 +16,9 @@ import {
   KERAS_EXPECTED_MASKED,
   KERAS_EXPECTED_PADDED,
   KERAS_INPUT,
+  KERAS_MAX_EXPECTED_MASKED,
+  KERAS_MAX_EXPECTED_PADDED,
+  KERAS_MAX_INPUT,
   kerasModelJson,
   kerasWeightsBin,
   type ModelJson,
@@ -51,11 +55,12 @@ function expectClose(actual: ArrayLike<number>, expected: number[]): void {
   });
 }
 
-/** The fixture with its GlobalAveragePooling1D / Embedding configs edited. */
+/** A fixture with its Embedding (`layers[1]`) / pooling (`layers[2]`) configs edited. */
 function variant(
   edit: (layers: { class_name: string; config: Record<string, unknown> }[]) => void,
+  fixture: 'gap1d' | 'gmp1d' = 'gap1d',
 ) {
-  const json = kerasModelJson();
+  const json = kerasModelJson(fixture);
   const topology = json.modelTopology as {
     model_config: { config: { layers: { class_name: string; config: Record<string, unknown> }[] } };
   };
@@ -130,5 +135,59 @@ describe('a Keras model with Embedding(mask_zero=True) + GlobalAveragePooling1D'
     const model = await load();
     expect(model.getLayer('global_average_pooling1d')).not.toBeInstanceOf(GlobalAveragePooling1D);
     model.dispose();
+    const maxModel = await load(kerasModelJson('gmp1d'));
+    expect(maxModel.getLayer('global_max_pooling1d')).not.toBeInstanceOf(GlobalMaxPooling1D);
+    maxModel.dispose();
+  });
+});
+
+describe('a Keras model with Embedding(mask_zero=True) + GlobalMaxPooling1D', () => {
+  const loadMax = (json: ModelJson = kerasModelJson('gmp1d')) => load(json);
+
+  it('stock tfjs (no registerMaskingLayers) takes the padding’s [0, 0] into the max', async () => {
+    expect(maskingLayersRegistered()).toBe(false);
+    const model = await loadMax();
+    expect(model.getLayer('global_max_pooling1d')).not.toBeInstanceOf(GlobalMaxPooling1D);
+    expect(model.getLayer('global_max_pooling1d').getClassName()).toBe('GlobalMaxPooling1D');
+    const { shape, values } = await predict(model, KERAS_MAX_INPUT);
+    expect(shape).toEqual([4, 1]);
+    expectClose(values, KERAS_MAX_EXPECTED_PADDED.flat());
+  });
+
+  it('after registerMaskingLayers() it loads masked: the max over real tokens (all-padding row: 0)', async () => {
+    restore = registerMaskingLayers();
+    const model = await loadMax();
+    const pool = model.getLayer('global_max_pooling1d');
+    expect(pool).toBeInstanceOf(GlobalMaxPooling1D);
+    expect((pool as GlobalMaxPooling1D).dataFormat).toBe('channelsLast');
+    expect((pool as GlobalMaxPooling1D).keepDims).toBe(false);
+    const { shape, values } = await predict(model, KERAS_MAX_INPUT);
+    expect(shape).toEqual([4, 1]);
+    expectClose(values, KERAS_MAX_EXPECTED_MASKED.flat());
+  });
+
+  it('without mask_zero it predicts exactly what stock tfjs does; keepdims=True is honoured', async () => {
+    restore = registerMaskingLayers();
+    const unmasked = variant((layers) => {
+      layers[1]!.config['mask_zero'] = false;
+    }, 'gmp1d');
+    const model = await loadMax(unmasked);
+    expect(model.getLayer('global_max_pooling1d')).toBeInstanceOf(GlobalMaxPooling1D);
+    expectClose((await predict(model, KERAS_MAX_INPUT)).values, KERAS_MAX_EXPECTED_PADDED.flat());
+    const kept = variant((layers) => {
+      layers[2]!.config['keepdims'] = true;
+    }, 'gmp1d');
+    const { shape, values } = await predict(await loadMax(kept), KERAS_MAX_INPUT);
+    expect(shape).toEqual([4, 1, 1]);
+    expectClose(values, KERAS_MAX_EXPECTED_MASKED.flat());
+  });
+
+  it('the restore function puts tfjs’s GlobalMaxPooling1D back too', async () => {
+    const undo = registerMaskingLayers();
+    undo();
+    expect(maskingLayersRegistered()).toBe(false);
+    const model = await loadMax();
+    expect(model.getLayer('global_max_pooling1d')).not.toBeInstanceOf(GlobalMaxPooling1D);
+    expectClose((await predict(model, KERAS_MAX_INPUT)).values, KERAS_MAX_EXPECTED_PADDED.flat());
   });
 });

@@ -12,8 +12,12 @@ import {
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   GlobalAveragePooling1D,
+  GlobalMaxPooling1D,
   globalAveragePooling1d,
+  globalMaxPooling1d,
+  MaskedMaxPooling,
   MaskedMeanPooling,
+  maskedMaxPooling,
   maskedMeanPooling,
   registerMaskingLayers,
 } from '../src/index.js';
@@ -54,11 +58,12 @@ async function predict(model: LayersModel, x: Tensor): Promise<number[]> {
   return out;
 }
 
-/** Embedding(maskZero) -> GlobalAveragePooling1D(keepDims) -> Flatten -> Dense, fixed weights. */
-function embeddingModel(): LayersModel {
+/** Embedding(maskZero) -> Global{Average,Max}Pooling1D(keepDims) -> Flatten -> Dense, fixed weights. */
+function embeddingModel(reducer: 'mean' | 'max' = 'mean'): LayersModel {
   const input = layers.input({ shape: [4] });
   const emb = layers.embedding({ inputDim: 4, outputDim: 2, maskZero: true, name: 'emb' });
-  const pooled = globalAveragePooling1d({ keepDims: true, name: 'pool' }).apply(emb.apply(input));
+  const pool = reducer === 'mean' ? globalAveragePooling1d : globalMaxPooling1d;
+  const pooled = pool({ keepDims: true, name: 'pool' }).apply(emb.apply(input));
   const dense = layers.dense({ units: 1, name: 'out' });
   const out = dense.apply(layers.flatten().apply(pooled)) as SymbolicTensor;
   const model = functionalModel({ inputs: input, outputs: out });
@@ -80,6 +85,8 @@ const TOKENS = [
 ];
 // Masked means [2, 2], [(15+1)/4, (-3+1)/4] = [4, -0.5], [0, 0]; out = a - 2 b + 0.5.
 const EMBEDDING_EXPECTED = [2 - 4 + 0.5, 4 + 1 + 0.5, 0.5];
+// Masked maxes (the padding's [7, 7] never counted) [3, 3], [5, 1], [0, 0]; out = a - 2 b + 0.5.
+const EMBEDDING_MAX_EXPECTED = [3 - 6 + 0.5, 5 - 2 + 0.5, 0.5];
 
 describe('save / load round trip', () => {
   it('GlobalAveragePooling1D keeps its class and config, and is saved in Keras’s format', async () => {
@@ -102,6 +109,28 @@ describe('save / load round trip', () => {
     const loaded = await loadLayersModel(io.fromMemory(artifacts));
     const pool = loaded.getLayer('pool');
     expect(pool).toBeInstanceOf(GlobalAveragePooling1D);
+    expect(pool.getConfig()).toEqual(original.getLayer('pool').getConfig());
+    expect(await predict(loaded, x)).toEqual(before);
+  });
+
+  it('GlobalMaxPooling1D keeps its class and config, and is saved in Keras’s format', async () => {
+    restore = registerMaskingLayers();
+    const original = embeddingModel('max');
+    const x = tensor2d(TOKENS);
+    const before = await predict(original, x);
+    expect(before).toEqual(EMBEDDING_MAX_EXPECTED);
+
+    const artifacts = await saveToMemory(original);
+    expect(savedLayer(artifacts, 'pool')).toEqual({
+      class_name: 'GlobalMaxPooling1D',
+      config: { name: 'pool', trainable: true, data_format: 'channels_last', keepdims: true },
+      name: 'pool',
+      inbound_nodes: [[['emb', 0, 0, {}]]],
+    });
+
+    const loaded = await loadLayersModel(io.fromMemory(artifacts));
+    const pool = loaded.getLayer('pool');
+    expect(pool).toBeInstanceOf(GlobalMaxPooling1D);
     expect(pool.getConfig()).toEqual(original.getLayer('pool').getConfig());
     expect(await predict(loaded, x)).toEqual(before);
   });
@@ -140,6 +169,41 @@ describe('save / load round trip', () => {
     expect(loaded.getLayer('mmp').getConfig()).toEqual(original.getLayer('mmp').getConfig());
     // (1 + 3 + 5) / 3, (2 + 4 + 6) / 3.
     expect(await predict(loaded, x)).toEqual([3, 4]);
+  });
+
+  it('MaskedMaxPooling keeps its class and config (registered on import, no call needed)', async () => {
+    const input = layers.input({ shape: [2, 3, 2] });
+    const masked = layers.masking({ maskValue: 0 }).apply(input);
+    const pooled = maskedMaxPooling({ axis: [1, -2], name: 'mxp' }).apply(masked);
+    const original = functionalModel({ inputs: input, outputs: pooled as SymbolicTensor });
+    // Real vectors are negative: a max that counted the zero padding would give [0, 0].
+    const x = tensor(
+      [
+        [
+          [
+            [-1, -6],
+            [0, 0],
+            [-3, -4],
+          ],
+          [
+            [0, 0],
+            [-5, -2],
+            [0, 0],
+          ],
+        ],
+      ],
+      [1, 2, 3, 2],
+    );
+    const artifacts = await saveToMemory(original);
+    expect(savedLayer(artifacts, 'mxp')).toMatchObject({
+      class_name: 'MaskedMaxPooling',
+      config: { name: 'mxp', trainable: true, axis: [1, -2], keep_dims: false },
+    });
+    const loaded = await loadLayersModel(io.fromMemory(artifacts));
+    expect(loaded.getLayer('mxp')).toBeInstanceOf(MaskedMaxPooling);
+    expect(loaded.getLayer('mxp').getConfig()).toEqual(original.getLayer('mxp').getConfig());
+    // max(-1, -3, -5), max(-6, -4, -2).
+    expect(await predict(loaded, x)).toEqual([-1, -2]);
   });
 
   it('a model saved with this layer loads in stock tfjs (without registerMaskingLayers)', async () => {

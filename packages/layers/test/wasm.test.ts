@@ -11,6 +11,6 @@ const factors: string[] = [];
 defineBackendSuite({
   backend: 'wasm',
   fused: true,
-  onFit: (kind, f) => factors.push(`${kind} ${f.toExponential(2)}x`),
+  onFit: (kind, f, reducer) => factors.push(`${reducer} ${kind} ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`wasm: loss fell by ${factors.join(', ')}`));

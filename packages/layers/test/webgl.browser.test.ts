@@ -19,6 +19,6 @@ const factors: string[] = [];
 defineBackendSuite({
   backend: 'webgl',
   fused: true,
-  onFit: (kind, f) => factors.push(`${kind} ${f.toExponential(2)}x`),
+  onFit: (kind, f, reducer) => factors.push(`${reducer} ${kind} ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`webgl: loss fell by ${factors.join(', ')}`));

@@ -1,17 +1,25 @@
 /**
  * The end-to-end checks every backend runs (cpu and wasm in Node, webgl in headless Chromium):
  * the issue's example, Masking -> LSTM -> pooling against the float64 reference, training on
- * padded sequences, and tensor leaks. The caller imports the backend (and its plugin) and names it.
+ * padded sequences, and tensor leaks, for mean pooling; the same example, gradients, training and
+ * leaks for max pooling. The caller imports the backend (and its plugin) and names it.
  */
-import { MASKED_MEAN } from '@masked-ops/core';
+import { MASKED_MAX, MASKED_MEAN } from '@masked-ops/core';
 import { getBackend, getKernel, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  EMBEDDING_GRAD_EXPECTED,
+  embeddingMaxGradScenario,
   embeddingPoolModel,
+  embeddingPoolReference,
   FIT_MIN_FACTOR,
   type FitKind,
   fitScenario,
+  GRAD_EXPECTED,
   lstmScenario,
+  MAX_EMBEDDINGS,
+  maxPoolGradScenario,
+  type PoolReducer,
   predictLeak,
   predictRows,
 } from './scenarios.js';
@@ -21,7 +29,7 @@ export interface BackendSuiteOptions {
   /** Whether a fused MaskedMean plugin is loaded (else core's composite fallback runs). */
   fused: boolean;
   /** Receives the measured convergence factor, for the report. */
-  onFit?: (kind: FitKind, factor: number) => void;
+  onFit?: (kind: FitKind, factor: number, reducer: PoolReducer) => void;
 }
 
 export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOptions): void {
@@ -31,9 +39,11 @@ export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOption
       expect(getBackend()).toBe(backend);
     });
 
-    it(`runs maskedMean through ${fused ? 'the plugin kernels' : 'the fallback'}`, () => {
-      expect(getKernel(MASKED_MEAN.kernelName, backend) !== undefined).toBe(fused);
-      expect(getKernel(MASKED_MEAN.gradKernelName, backend) !== undefined).toBe(fused);
+    it(`runs maskedMean and maskedMax through ${fused ? 'the plugin kernels' : 'the fallback'}`, () => {
+      for (const row of [MASKED_MEAN, MASKED_MAX]) {
+        expect(getKernel(row.kernelName, backend) !== undefined).toBe(fused);
+        expect(getKernel(row.gradKernelName, backend) !== undefined).toBe(fused);
+      }
     });
 
     it('Embedding(maskZero) -> GlobalAveragePooling1D: [[1,2,0,0]] gives [2,2] (stock tfjs: [1,1])', async () => {
@@ -93,7 +103,7 @@ export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOption
     for (const kind of fitKinds) {
       it(`model.fit (${kind}) on padded sequences, all-padding rows in every batch: loss falls >= ${FIT_MIN_FACTOR}x, no NaN, no leak`, async () => {
         const r = await fitScenario(kind);
-        onFit?.(kind, r.initialLoss / r.finalLoss);
+        onFit?.(kind, r.initialLoss / r.finalLoss, 'mean');
         expect(Number.isFinite(r.initialLoss)).toBe(true);
         expect(r.epochLosses.every(Number.isFinite)).toBe(true);
         expect(r.weightsFinite).toBe(true);
@@ -110,6 +120,83 @@ export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOption
       ]);
       expect(after).toBe(before);
       model.dispose();
+    });
+
+    describe('GlobalMaxPooling1D', () => {
+      // Embeddings 0 (padding) -> [2, 2], 1 -> [1, -1], 2 -> [-3, 3].
+      const rows = [
+        [1, 2, 0, 0],
+        [1, 1, 0, 0],
+        [0, 0, 0, 0],
+        [2, 2, 2, 2],
+      ];
+
+      it('Embedding(maskZero) -> GlobalMaxPooling1D: the max over real tokens (stock tfjs: the padding’s [2, 2] wins)', async () => {
+        const masked = await predictRows(embeddingPoolModel('masked', MAX_EMBEDDINGS, 'max'), rows);
+        // Max is exact: every value must equal the float64 reference's (float32-representable) one.
+        expect(masked).toEqual(embeddingPoolReference('max', MAX_EMBEDDINGS, rows, 'masked'));
+        expect(masked).toEqual([
+          [1, 3],
+          [1, -1],
+          [0, 0], // all padding: maskedMax's empty value
+          [-3, 3],
+        ]);
+        const stock = await predictRows(embeddingPoolModel('stock', MAX_EMBEDDINGS, 'max'), rows);
+        expect(stock).toEqual(embeddingPoolReference('max', MAX_EMBEDDINGS, rows, 'stock'));
+        expect(stock.slice(0, 3)).toEqual([
+          [2, 3],
+          [2, 2],
+          [2, 2],
+        ]);
+      });
+
+      it('padding vectors never win, even NaN or +Infinity ones', async () => {
+        for (const pad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+          const embeddings = [[pad, pad], ...MAX_EMBEDDINGS.slice(1)];
+          const out = await predictRows(embeddingPoolModel('masked', embeddings, 'max'), rows);
+          expect(out).toEqual([
+            [1, 3],
+            [1, -1],
+            [0, 0],
+            [-3, 3],
+          ]);
+        }
+      });
+
+      it('the gradient reaches only the arg-max real steps (split among ties), never the padding', async () => {
+        const { y, dx } = await maxPoolGradScenario();
+        expect(y).toEqual([
+          [3, 5],
+          [2, 0],
+        ]);
+        expect(dx).toEqual(GRAD_EXPECTED);
+      });
+
+      // tfjs-backend-wasm 4.22 has no UnsortedSegmentSum, which the gradient of Gather needs.
+      if (backend !== 'wasm') {
+        it('through Embedding(maskZero): only the arg-max real tokens’ embedding rows get a gradient', async () => {
+          expect(await embeddingMaxGradScenario()).toEqual(EMBEDDING_GRAD_EXPECTED);
+        });
+      }
+
+      for (const kind of fitKinds) {
+        it(`model.fit (${kind}) on padded sequences, target the max over real tokens: loss falls >= ${FIT_MIN_FACTOR}x, no NaN, no leak`, async () => {
+          const r = await fitScenario(kind, 'masked', 'max');
+          onFit?.(kind, r.initialLoss / r.finalLoss, 'max');
+          expect(Number.isFinite(r.initialLoss)).toBe(true);
+          expect(r.epochLosses.every(Number.isFinite)).toBe(true);
+          expect(r.weightsFinite).toBe(true);
+          expect(r.finalLoss).toBeLessThan(r.initialLoss / FIT_MIN_FACTOR);
+          expect(r.tensorsAfterFit).toBe(r.tensorsBeforeFit);
+        });
+      }
+
+      it('predict leaks no tensor', async () => {
+        const model = embeddingPoolModel('masked', MAX_EMBEDDINGS, 'max');
+        const [before, after] = await predictLeak(model, rows);
+        expect(after).toBe(before);
+        model.dispose();
+      });
     });
   });
 }

@@ -1,9 +1,13 @@
 /**
- * The hand-written Keras fixture (test/fixtures/keras-embedding-gap1d.model.json: what the
- * TensorFlow.js converter writes for Keras 2.15's
- * `Sequential([Embedding(5, 2, mask_zero=True, input_length=4), GlobalAveragePooling1D(), Dense(1)])`)
- * and its weights, served through an IOHandler that resolves the manifest's `paths` the way the
- * http handler does (via `tf.io.getModelArtifactsForJSON`), from buffers in memory.
+ * The hand-written Keras fixtures (what the TensorFlow.js converter writes for Keras 2.15's
+ * `Sequential([Embedding(5, 2, mask_zero=True, input_length=4), <pooling>(), Dense(1)])`):
+ * test/fixtures/keras-embedding-gap1d.model.json with `GlobalAveragePooling1D` and
+ * test/fixtures/keras-embedding-gmp1d.model.json with `GlobalMaxPooling1D` (the same file with the
+ * pooling layer's class and name swapped; Keras's own GlobalMaxPooling1D has no mask support, so
+ * the masked max expected there is this package's semantics, not a Keras prediction), and their
+ * shared weights, served through an IOHandler
+ * that resolves the manifest's `paths` the way the http handler does (via
+ * `tf.io.getModelArtifactsForJSON`), from buffers in memory.
  */
 import { readFileSync } from 'node:fs';
 import { io } from '@tensorflow/tfjs-core';
@@ -40,10 +44,34 @@ export const KERAS_EXPECTED_MASKED = [[-0.75], [-1 - 10 / 3 + 0.25], [0.25], [-1
  */
 export const KERAS_EXPECTED_PADDED = [[-0.25], [-3], [0.25], [-1.5]];
 
+/*
+ * The GlobalMaxPooling1D fixture. Rows chosen so that the padding's [0, 0] matters: a feature whose
+ * real values are all negative. By hand, masked max per row: [2, -2], [-4, 6], [0, 0] (all
+ * padding), [max(1, 3, 2, -4), max(1, 3, -2, 6)] = [3, 6]. Dense: 0.5 a - b + 0.25.
+ */
+export const KERAS_MAX_INPUT = [
+  [3, 0, 0, 0],
+  [4, 4, 0, 0],
+  [0, 0, 0, 0],
+  [1, 2, 3, 4],
+];
+export const KERAS_MAX_EXPECTED_MASKED = [[3.25], [-7.75], [0.25], [-4.25]];
+/*
+ * Stock tfjs (the padding's [0, 0] in the max): [2, 0], [0, 6], [0, 0], [3, 6] -> 1.25, -5.75,
+ * 0.25, -4.25. Also what a model without mask_zero computes.
+ */
+export const KERAS_MAX_EXPECTED_PADDED = [[1.25], [-5.75], [0.25], [-4.25]];
+
 export type ModelJson = io.ModelJSON;
 
-export function kerasModelJson(): ModelJson {
-  const url = new URL('../fixtures/keras-embedding-gap1d.model.json', import.meta.url);
+/** The layer name of the pooling layer in each fixture. */
+export const KERAS_POOL_NAME = {
+  gap1d: 'global_average_pooling1d',
+  gmp1d: 'global_max_pooling1d',
+} as const;
+
+export function kerasModelJson(fixture: keyof typeof KERAS_POOL_NAME = 'gap1d'): ModelJson {
+  const url = new URL(`../fixtures/keras-embedding-${fixture}.model.json`, import.meta.url);
   return JSON.parse(readFileSync(url, 'utf8')) as ModelJson;
 }
 

@@ -5,7 +5,19 @@
  */
 import { referenceMaskedReduce } from '@masked-ops/core';
 import { compareValues, seededRandom } from '@masked-ops/core/testing';
-import { memory, type Tensor, tensor, tensor2d, train } from '@tensorflow/tfjs-core';
+import {
+  grad,
+  memory,
+  mul,
+  sum,
+  type Tensor,
+  tensor,
+  tensor2d,
+  tensor3d,
+  train,
+  type Variable,
+  variableGrads,
+} from '@tensorflow/tfjs-core';
 import {
   model as functionalModel,
   initializers,
@@ -14,10 +26,21 @@ import {
   type SymbolicTensor,
   sequential,
 } from '@tensorflow/tfjs-layers';
-import { globalAveragePooling1d } from '../../src/index.js';
+import { globalAveragePooling1d, globalMaxPooling1d } from '../../src/index.js';
+
+/** Which reduction the pooling layer applies: GlobalAveragePooling1D or GlobalMaxPooling1D. */
+export type PoolReducer = 'mean' | 'max';
+
+/** This package's mask-aware pooling layer (`'masked'`) or tfjs-layers' own (`'stock'`). */
+function poolingLayer(pooling: 'masked' | 'stock', reducer: PoolReducer) {
+  if (reducer === 'mean') {
+    return pooling === 'masked' ? globalAveragePooling1d() : layers.globalAveragePooling1d({});
+  }
+  return pooling === 'masked' ? globalMaxPooling1d() : layers.globalMaxPooling1d({});
+}
 
 // ---------------------------------------------------------------------------------------------
-// The issue's example: Embedding(maskZero) -> GlobalAveragePooling1D.
+// The issue's example: Embedding(maskZero) -> GlobalAveragePooling1D (or GlobalMaxPooling1D).
 
 /** Embedding rows: 0 (padding) -> [0, 0], 1 -> [1, 1], 2 -> [3, 3]. */
 export const ISSUE_EMBEDDINGS = [
@@ -26,10 +49,21 @@ export const ISSUE_EMBEDDINGS = [
   [3, 3],
 ];
 
+/**
+ * Embedding rows for max pooling: 0 (padding) -> [2, 2] (a trained padding vector need not be 0,
+ * and here it would win the max wherever it is counted), 1 -> [1, -1], 2 -> [-3, 3].
+ */
+export const MAX_EMBEDDINGS = [
+  [2, 2],
+  [1, -1],
+  [-3, 3],
+];
+
 /** `Embedding({inputDim: 3, outputDim: 2, maskZero: true})` -> pooling, with explicit weights. */
 export function embeddingPoolModel(
   pooling: 'masked' | 'stock',
   embeddings: number[][] = ISSUE_EMBEDDINGS,
+  reducer: PoolReducer = 'mean',
 ): LayersModel {
   const model = sequential();
   model.add(
@@ -40,7 +74,7 @@ export function embeddingPoolModel(
       inputShape: [4],
     }),
   );
-  model.add(pooling === 'masked' ? globalAveragePooling1d() : layers.globalAveragePooling1d({}));
+  model.add(poolingLayer(pooling, reducer));
   model.layers[0]!.setWeights([tensor2d(embeddings)]);
   return model;
 }
@@ -51,6 +85,121 @@ export async function predictRows(model: LayersModel, rows: number[][]): Promise
   const out = (await y.array()) as number[][];
   x.dispose();
   y.dispose();
+  return out;
+}
+
+/**
+ * Reference values for `embeddingPoolModel(..., reducer)` on `rows`: the float64
+ * `referenceMaskedReduce` of the embedded rows, masked where the token is 0 (`'masked'`) or not
+ * at all (`'stock'`: tfjs's own layer pools the padding's vector in).
+ */
+export function embeddingPoolReference(
+  reducer: PoolReducer,
+  embeddings: number[][],
+  rows: number[][],
+  pooling: 'masked' | 'stock',
+): number[][] {
+  const width = embeddings[0]!.length;
+  const xs = rows.flatMap((row) => row.flatMap((id) => embeddings[id]!));
+  const mask = rows.flat().map((id) => (pooling === 'stock' || id !== 0 ? 1 : 0));
+  const shape = [rows.length, rows[0]!.length];
+  const ref = referenceMaskedReduce(reducer, xs, [...shape, width], mask, shape, [1], false);
+  return rows.map((_, b) => Array.from(ref.values.slice(b * width, (b + 1) * width)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradients of GlobalMaxPooling1D: only the arg-max real steps receive any.
+
+/**
+ * x [2, 4, 2] and its mask; the padding steps hold 9, which would win every max if counted. Row 0:
+ * feature 0's max 3 at step 1, feature 1 ties 5 at steps 0 and 1. Row 1: feature 0 ties 2 at
+ * steps 0 and 1; feature 1's max 0 at step 3 (step 2, the padding, holds 9).
+ */
+export const GRAD_X = [
+  [
+    [1, 5],
+    [3, 5],
+    [9, 9],
+    [9, 9],
+  ],
+  [
+    [2, -1],
+    [2, -4],
+    [9, 9],
+    [-7, 0],
+  ],
+];
+export const GRAD_MASK = [
+  [1, 1, 0, 0],
+  [1, 1, 0, 1],
+];
+/** d sum(maxpool(x)) / dx by hand: 1 at a unique arg-max, 1/2 at each of two ties, 0 elsewhere. */
+export const GRAD_EXPECTED = [
+  [
+    [0, 0.5],
+    [1, 0.5],
+    [0, 0],
+    [0, 0],
+  ],
+  [
+    [0.5, 0],
+    [0.5, 0],
+    [0, 0],
+    [0, 1],
+  ],
+];
+
+/** `{y, dx}` of `sum(globalMaxPooling1d().apply(x, {mask}))` for GRAD_X, GRAD_MASK. */
+export async function maxPoolGradScenario(): Promise<{ y: number[][]; dx: number[][][] }> {
+  const layer = globalMaxPooling1d();
+  const x = tensor3d(GRAD_X);
+  const mask = tensor2d(GRAD_MASK, undefined, 'bool');
+  const y = layer.apply(x, { mask }) as Tensor;
+  const dx = grad((xi: Tensor) => sum(layer.apply(xi, { mask }) as Tensor))(x);
+  const out = { y: (await y.array()) as number[][], dx: (await dx.array()) as number[][][] };
+  for (const t of [x, mask, y, dx]) t.dispose();
+  return out;
+}
+
+/** Token rows for the embedding gradient; row 1 has token 2 twice (a tie), row 2 is all padding. */
+export const EMBEDDING_GRAD_ROWS = [
+  [1, 2, 0, 0],
+  [2, 1, 2, 0],
+  [0, 0, 0, 0],
+];
+/** Per-(row, feature) weights of the loss `sum(pooled * w)`, distinct powers of 10. */
+const EMBEDDING_GRAD_W = [
+  [1, 10],
+  [100, 1000],
+  [1e4, 1e5],
+];
+/*
+ * d loss / d embeddings, by hand, with MAX_EMBEDDINGS (0 -> [2, 2], 1 -> [1, -1], 2 -> [-3, 3]).
+ * Row 0: feature 0's real max is token 1 (1) -> +1 to e1[0]; feature 1's is token 2 (3) -> +10 to
+ * e2[1]. Row 1: feature 0: token 1 -> +100 to e1[0]; feature 1: token 2 twice, tied -> 500 + 500
+ * to e2[1]. Row 2 (all padding) pools to the constant 0: nothing. The padding row [2, 2], which
+ * would win every max but row 1's feature 1, gets nothing.
+ */
+export const EMBEDDING_GRAD_EXPECTED = [
+  [0, 0],
+  [101, 0],
+  [0, 1010],
+];
+
+/** d sum(pooled * w) / d embeddings through Embedding(maskZero) -> GlobalMaxPooling1D. */
+export async function embeddingMaxGradScenario(): Promise<number[][]> {
+  const model = embeddingPoolModel('masked', MAX_EMBEDDINGS, 'max');
+  const embeddings = model.layers[0]!.trainableWeights[0]!.read() as Variable;
+  const x = tensor2d(EMBEDDING_GRAD_ROWS);
+  const w = tensor2d(EMBEDDING_GRAD_W);
+  const { value, grads } = variableGrads(
+    () => sum(mul(model.apply(x, { training: true }) as Tensor, w)),
+    [embeddings],
+  );
+  const g = grads[embeddings.name]!;
+  const out = (await g.array()) as number[][];
+  for (const t of [x, w, value, g]) t.dispose();
+  model.dispose();
   return out;
 }
 
@@ -153,23 +302,28 @@ export const FIT_BATCH = 16;
 /**
  * 64 sequences of 8 tokens from 1..9, right-padded with 0 to random lengths 1..8; every 8th row
  * (0, 8, 16, ...) is all padding (target 0), so each batch of 16 holds two all-padding rows. The
- * target is the mean of SCORE over the real tokens: exactly representable by
- * Embedding -> masked mean -> Dense, and not by a mean that counts the padding.
+ * target is the mean (or max) of SCORE over the real tokens: exactly representable by
+ * Embedding -> masked mean (max) -> Dense, and not by a mean that counts the padding.
  */
-export function paddedSequenceTask(): { tokens: number[][]; targets: number[] } {
+export function paddedSequenceTask(reducer: PoolReducer = 'mean'): {
+  tokens: number[][];
+  targets: number[];
+} {
   const rand = seededRandom(2024);
   const tokens: number[][] = [];
   const targets: number[] = [];
   for (let i = 0; i < FIT_SAMPLES; i++) {
     const length = i % 8 === 0 ? 0 : 1 + Math.floor(rand() * FIT_STEPS);
     const row = new Array<number>(FIT_STEPS).fill(0);
-    let sum = 0;
+    let total = 0;
+    let best = Number.NEGATIVE_INFINITY;
     for (let t = 0; t < length; t++) {
       row[t] = 1 + Math.floor(rand() * 9);
-      sum += SCORE[row[t]!]!;
+      total += SCORE[row[t]!]!;
+      best = Math.max(best, SCORE[row[t]!]!);
     }
     tokens.push(row);
-    targets.push(length > 0 ? sum / length : 0);
+    targets.push(length === 0 ? 0 : reducer === 'mean' ? total / length : best);
   }
   return { tokens, targets };
 }
@@ -183,7 +337,11 @@ export function paddedSequenceTask(): { tokens: number[][]; targets: number[] } 
  */
 export type FitKind = 'embedding' | 'onehot';
 
-export function fitModel(kind: FitKind, pooling: 'masked' | 'stock' = 'masked'): LayersModel {
+export function fitModel(
+  kind: FitKind,
+  pooling: 'masked' | 'stock' = 'masked',
+  reducer: PoolReducer = 'mean',
+): LayersModel {
   const model = sequential();
   if (kind === 'embedding') {
     model.add(
@@ -205,7 +363,7 @@ export function fitModel(kind: FitKind, pooling: 'masked' | 'stock' = 'masked'):
       layers.dense({ units: 4, kernelInitializer: initializers.glorotUniform({ seed: 11 }) }),
     );
   }
-  model.add(pooling === 'masked' ? globalAveragePooling1d() : layers.globalAveragePooling1d({}));
+  model.add(poolingLayer(pooling, reducer));
   model.add(
     layers.dense({ units: 1, kernelInitializer: initializers.glorotUniform({ seed: 12 }) }),
   );
@@ -248,9 +406,10 @@ async function evaluateLoss(model: LayersModel, x: Tensor, y: Tensor): Promise<n
 export async function fitScenario(
   kind: FitKind,
   pooling: 'masked' | 'stock' = 'masked',
+  reducer: PoolReducer = 'mean',
 ): Promise<FitResult> {
-  const { tokens, targets } = paddedSequenceTask();
-  const model = fitModel(kind, pooling);
+  const { tokens, targets } = paddedSequenceTask(reducer);
+  const model = fitModel(kind, pooling, reducer);
   const x = fitInput(kind, tokens);
   const y = tensor2d(targets, [FIT_SAMPLES, 1]);
   const initialLoss = await evaluateLoss(model, x, y);
