@@ -1,4 +1,5 @@
 import type { ReducerName } from '@masked-ops/core';
+import { fastExp } from './exp.js';
 
 /**
  * Everything reducer-specific of the cpu kernels. The drivers (masked_reduce.ts,
@@ -7,11 +8,21 @@ import type { ReducerName } from '@masked-ops/core';
  * call folds a whole run, so the hot loops stay inside one monomorphic function per reducer.
  * Accumulators are float64: the float32 result is rounded once, which keeps long reductions
  * (T = 100,000) well inside the bound and a mean of finite values finite near float32's limit.
+ *
+ * Each hot loop is a top-level function, never a closure made per reducer by a factory: V8 shares
+ * one feedback vector (and optimized code) among closures from the same source position, so two
+ * reducers built by one factory made each other's calls polymorphic and deoptimised whichever ran
+ * second (maskedMin was 3-6x slower than maskedMax only because it ran after it).
  */
 export interface CpuReducer {
-  /** Resets an output row's accumulator (`inner` values). */
-  init(acc: Float64Array): void;
-  /** Folds the valid positions of one run into acc; returns how many were valid. */
+  /** Float64s of state per column: the driver's accumulator holds `width * inner` values. */
+  readonly width: number;
+  /** Resets an output row's accumulator. */
+  init(acc: Float64Array, inner: number): void;
+  /**
+   * Folds the valid positions of one run into acc; returns how many were valid. `seen`: valid
+   * positions of the row folded by earlier runs (0: acc holds what init left).
+   */
   fold(
     acc: Float64Array,
     xs: Float32Array,
@@ -20,18 +31,30 @@ export interface CpuReducer {
     n: number,
     stride: number,
     inner: number,
+    seen: number,
   ): number;
-  /** Writes the output row from acc and the row's valid count (0: the empty value). */
-  finish(acc: Float64Array, count: number, out: Float32Array, outOff: number, inner: number): void;
+  /**
+   * Writes the output row of each output (the table row's `outputs`, in order) from acc and the
+   * row's valid count. Called only when count > 0: the driver fills every output with the table's
+   * empty value first.
+   */
+  finish(
+    acc: Float64Array,
+    count: number,
+    outs: readonly Float32Array[],
+    outOff: number,
+    inner: number,
+  ): void;
 }
 
 /** Data of one gradient call; `xs`/`ys` only for reducers whose gradient reads them. */
 export interface GradData {
   dx: Float32Array;
-  dy: Float32Array;
+  /** The cotangent of each forward output, in the table row's order (`dy`, `dy1`, ...). */
+  dys: readonly Float32Array[];
   valid: Uint8Array;
   xs?: Float32Array;
-  /** The forward output, keepDims layout: row `o` at `o * inner`. */
+  /** The (first) forward output, keepDims layout: row `o` at `o * inner`. */
   ys?: Float32Array;
   inner: number;
 }
@@ -47,7 +70,29 @@ export interface CpuGradReducer {
   scatter(st: Float64Array, d: GradData, o: number, start: number, n: number, stride: number): void;
 }
 
-const sumFold: CpuReducer['fold'] = (acc, xs, valid, start, n, stride, inner) => {
+/** Indexed by a mask byte: what a branch-free loop adds to x to make a masked position lose. */
+const LOSE = Float64Array.of(Number.NEGATIVE_INFINITY, 0);
+
+/** Writes one float64 row of acc (from `from`) to an output row. */
+function copyOut(
+  acc: Float64Array,
+  from: number,
+  out: Float32Array,
+  outOff: number,
+  inner: number,
+) {
+  for (let f = 0; f < inner; f++) out[outOff + f] = acc[from + f]!;
+}
+
+function foldSum(
+  acc: Float64Array,
+  xs: Float32Array,
+  valid: Uint8Array,
+  start: number,
+  n: number,
+  stride: number,
+  inner: number,
+): number {
   if (inner === 1) {
     // Rows of one value (a per-token loss [batch, time] with a full mask): branch-free, since a
     // random mask defeats branch prediction. x * valid is exact for finite x (x * 0 = 0); a
@@ -73,73 +118,225 @@ const sumFold: CpuReducer['fold'] = (acc, xs, valid, start, n, stride, inner) =>
     for (let f = 0; f < inner; f++) acc[f]! += xs[base + f]!;
   }
   return count;
-};
+}
 
 /**
- * max/min: `wins(v, a)` is true when v is more extreme than a (a plain comparison, false for
- * NaN). A valid NaN is the result: it replaces anything and nothing replaces it.
+ * max, and min as `-max(-x)`: one loop for both (negation is exact, and NaN stays NaN), so each
+ * call site sees one function. Math.max propagates NaN (a valid NaN is the result: it replaces
+ * anything and nothing replaces it) and compiles to a branch-free float64 max.
  */
-function extremum(init: number, wins: (v: number, a: number) => boolean): CpuReducer {
-  return {
-    init: (acc) => acc.fill(init),
-    fold: (acc, xs, valid, start, n, stride, inner) => {
-      let count = 0;
-      if (inner === 1) {
-        // Branch-free over the mask, as for sums: a masked position reads x + ignore (the init,
-        // ±Infinity), which never wins. A NaN anywhere (valid, or made by x = ∓Infinity under the
-        // mask) sends the run to the selecting loop below.
-        const ignore = [init, 0];
-        let best = acc[0]!;
-        let sawNaN = false;
-        for (let t = 0, m = start; t < n; t++, m += stride) {
-          const ok = valid[m]!;
-          count += ok;
-          const v = xs[m]! + ignore[ok]!;
-          if (wins(v, best)) best = v;
-          else if (Number.isNaN(v)) sawNaN = true;
-        }
-        if (!sawNaN && !Number.isNaN(best)) {
-          acc[0] = best;
-          return count;
-        }
-        count = 0;
-      }
-      for (let t = 0, m = start; t < n; t++, m += stride) {
-        if (valid[m] === 0) continue;
-        count++;
-        const base = m * inner;
-        for (let f = 0; f < inner; f++) {
-          const v = xs[base + f]!;
-          const a = acc[f]!;
-          if (Number.isNaN(a)) continue;
-          if (wins(v, a) || Number.isNaN(v)) acc[f] = v;
-        }
-      }
+function foldExtremum(
+  acc: Float64Array,
+  xs: Float32Array,
+  valid: Uint8Array,
+  start: number,
+  n: number,
+  stride: number,
+  inner: number,
+  sign: number,
+): number {
+  let count = 0;
+  if (inner === 1) {
+    // Branch-free over the mask, as for sums: a masked position reads sign * x - Infinity, which
+    // never wins. A NaN (valid, or made by sign * x = +Infinity under the mask) sends the run
+    // to the selecting loop below.
+    let best = acc[0]!;
+    for (let t = 0, m = start; t < n; t++, m += stride) {
+      const ok = valid[m]!;
+      count += ok;
+      best = Math.max(best, sign * xs[m]! + LOSE[ok]!);
+    }
+    if (!Number.isNaN(best)) {
+      acc[0] = best;
       return count;
-    },
-    finish: (acc, count, out, outOff, inner) => {
-      if (count > 0) for (let f = 0; f < inner; f++) out[outOff + f] = acc[f]!;
+    }
+    count = 0;
+  }
+  for (let t = 0, m = start; t < n; t++, m += stride) {
+    if (valid[m] === 0) continue;
+    count++;
+    const base = m * inner;
+    for (let f = 0; f < inner; f++) acc[f] = Math.max(acc[f]!, sign * xs[base + f]!);
+  }
+  return count;
+}
+
+function extremum(sign: 1 | -1): CpuReducer {
+  return {
+    width: 1,
+    init: (acc) => acc.fill(Number.NEGATIVE_INFINITY),
+    fold: (acc, xs, valid, start, n, stride, inner) =>
+      foldExtremum(acc, xs, valid, start, n, stride, inner, sign),
+    finish: (acc, _count, outs, outOff, inner) => {
+      const out = outs[0]!;
+      for (let f = 0; f < inner; f++) out[outOff + f] = sign * acc[f]!;
     },
   };
 }
 
+/**
+ * Log-sum-exp in one pass: per column a running max `m` (acc[f]) and `s = sum exp(x - m)`
+ * (acc[inner + f]), rescaled when the max grows; the result is `m + log(s)`. On random data the
+ * max grows about log(n) times per column, so the rescaling branch is well predicted and each
+ * element costs one exp (fastExp, of z = x - m <= 0). The equal branch keeps the infinities
+ * right without a second pass: x = m = -Infinity adds 1 where exp(x - m) would be NaN (the
+ * result is -Infinity + log(s) = -Infinity whatever s is), x = m = +Infinity adds 1 (+Infinity +
+ * log(s) = +Infinity), and a later finite max resets s to 1 (s * exp(-Infinity) = 0). A valid
+ * NaN makes s NaN for good. Masked rows are skipped by selection: a row-wide test is predicted
+ * well for inner > 1, and for inner = 1 a padded branch-free pass would still pay an exp per
+ * masked element.
+ */
+function foldLogSumExp(
+  acc: Float64Array,
+  xs: Float32Array,
+  valid: Uint8Array,
+  start: number,
+  n: number,
+  stride: number,
+  inner: number,
+): number {
+  let count = 0;
+  for (let t = 0, m = start; t < n; t++, m += stride) {
+    if (valid[m] === 0) continue;
+    count++;
+    const base = m * inner;
+    for (let f = 0; f < inner; f++) {
+      const v = xs[base + f]!;
+      const top = acc[f]!;
+      if (v > top) {
+        acc[inner + f] = acc[inner + f]! * fastExp(top - v) + 1;
+        acc[f] = v;
+      } else if (v === top) acc[inner + f]! += 1;
+      else acc[inner + f]! += fastExp(v - top);
+    }
+  }
+  return count;
+}
+
+/**
+ * Moments as shifted sums (docs/SPEC.md "Moments details"): with K the slice's first valid value
+ * per column, s1 = sum(x - K) and s2 = sum((x - K)^2) in float64, so mean = K + s1 / n and
+ * variance = (s2 - s1^2 / n) / n lose nothing to an offset (1e4 + noise keeps its variance):
+ * the cancellation is bounded by (mean - K)^2, at most the largest squared deviation. acc holds
+ * [K | s1 | s2]. A non-finite first value shifts by 0 instead, so s1 has the sign rules of a
+ * plain sum (mean ±Infinity, or NaN for both signs or a NaN) and s2 is non-finite, which makes
+ * the variance NaN; finite float32 values never overflow these float64 sums.
+ */
+function foldMoments(
+  acc: Float64Array,
+  xs: Float32Array,
+  valid: Uint8Array,
+  start: number,
+  n: number,
+  stride: number,
+  inner: number,
+  seen: number,
+): number {
+  let t = 0;
+  let m = start;
+  if (seen === 0) {
+    while (t < n && valid[m] === 0) {
+      t++;
+      m += stride;
+    }
+    if (t === n) return 0;
+    for (let f = 0, base = m * inner; f < inner; f++) {
+      const v = xs[base + f]!;
+      acc[f] = Number.isFinite(v) ? v : 0;
+    }
+  }
+  return foldShifted(acc, xs, valid, m, n - t, stride, inner);
+}
+
+function foldShifted(
+  acc: Float64Array,
+  xs: Float32Array,
+  valid: Uint8Array,
+  start: number,
+  n: number,
+  stride: number,
+  inner: number,
+): number {
+  const i1 = inner;
+  const i2 = 2 * inner;
+  if (inner === 1) {
+    // Branch-free over the mask, as for sums; a non-finite x anywhere (valid or not) makes s2
+    // non-finite and the run is redone by selection.
+    const k = acc[0]!;
+    let s1 = 0;
+    let s2 = 0;
+    let count = 0;
+    for (let t = 0, m = start; t < n; t++, m += stride) {
+      const ok = valid[m]!;
+      count += ok;
+      const d = (xs[m]! - k) * ok;
+      s1 += d;
+      s2 += d * d;
+    }
+    if (Number.isFinite(s2)) {
+      acc[i1]! += s1;
+      acc[i2]! += s2;
+      return count;
+    }
+  }
+  let count = 0;
+  for (let t = 0, m = start; t < n; t++, m += stride) {
+    if (valid[m] === 0) continue;
+    count++;
+    const base = m * inner;
+    for (let f = 0; f < inner; f++) {
+      const d = xs[base + f]! - acc[f]!;
+      acc[i1 + f]! += d;
+      acc[i2 + f]! += d * d;
+    }
+  }
+  return count;
+}
+
 export const CPU_REDUCERS: Record<ReducerName, CpuReducer> = {
   sum: {
+    width: 1,
     init: (acc) => acc.fill(0),
-    fold: sumFold,
-    finish: (acc, count, out, outOff, inner) => {
-      if (count > 0) for (let f = 0; f < inner; f++) out[outOff + f] = acc[f]!;
-    },
+    fold: foldSum,
+    finish: (acc, _count, outs, outOff, inner) => copyOut(acc, 0, outs[0]!, outOff, inner),
   },
   mean: {
+    width: 1,
     init: (acc) => acc.fill(0),
-    fold: sumFold,
-    finish: (acc, count, out, outOff, inner) => {
-      if (count > 0) for (let f = 0; f < inner; f++) out[outOff + f] = acc[f]! / count;
+    fold: foldSum,
+    finish: (acc, count, outs, outOff, inner) => {
+      const out = outs[0]!;
+      for (let f = 0; f < inner; f++) out[outOff + f] = acc[f]! / count;
     },
   },
-  max: extremum(Number.NEGATIVE_INFINITY, (v, a) => v > a),
-  min: extremum(Number.POSITIVE_INFINITY, (v, a) => v < a),
+  max: extremum(1),
+  min: extremum(-1),
+  logsumexp: {
+    width: 2,
+    init: (acc, inner) => {
+      acc.fill(Number.NEGATIVE_INFINITY, 0, inner);
+      acc.fill(0, inner);
+    },
+    fold: foldLogSumExp,
+    finish: (acc, _count, outs, outOff, inner) => {
+      const out = outs[0]!;
+      for (let f = 0; f < inner; f++) out[outOff + f] = acc[f]! + Math.log(acc[inner + f]!);
+    },
+  },
+  moments: {
+    width: 3,
+    init: (acc) => acc.fill(0),
+    fold: foldMoments,
+    finish: (acc, count, outs, outOff, inner) => {
+      const [mean, variance] = outs as [Float32Array, Float32Array];
+      for (let f = 0; f < inner; f++) {
+        const s1 = acc[inner + f]!;
+        mean[outOff + f] = acc[f]! + s1 / count;
+        // Never negative; Math.max keeps a NaN (a comparison would turn it into 0).
+        variance[outOff + f] = Math.max(0, (acc[2 * inner + f]! - (s1 * s1) / count) / count);
+      }
+    },
+  },
 };
 
 /** Every valid position of a run gets its output row of dy divided by `divisor` (sum, mean). */
@@ -151,7 +348,8 @@ function broadcast(
   stride: number,
   divisor: number,
 ): void {
-  const { dx, dy, valid, inner } = d;
+  const { dx, valid, inner } = d;
+  const dy = d.dys[0]!;
   const dyBase = o * inner;
   for (let t = 0, m = start; t < n; t++, m += stride) {
     if (valid[m] === 0) continue;
@@ -159,6 +357,11 @@ function broadcast(
     for (let f = 0; f < inner; f++) dx[base + f] = dy[dyBase + f]! / divisor;
   }
 }
+
+/** Counts the valid positions of a run into st[0] (every column of a row has the same count). */
+const gatherCount: CpuGradReducer['gather'] = (st, d, _o, start, n, stride) => {
+  for (let t = 0, m = start; t < n; t++, m += stride) if (d.valid[m] !== 0) st[0]!++;
+};
 
 /** x ties y (NaN ties NaN: a valid NaN is the max). */
 const ties = (x: number, y: number): boolean => x === y || (Number.isNaN(x) && Number.isNaN(y));
@@ -172,7 +375,8 @@ const tiedGradient: CpuGradReducer = {
     }
   },
   scatter: (st, d, o, start, n, stride) => {
-    const { dx, dy, xs, ys, valid, inner } = d;
+    const { dx, xs, ys, valid, inner } = d;
+    const dy = d.dys[0]!;
     for (let t = 0, m = start; t < n; t++, m += stride) {
       if (valid[m] === 0) continue;
       const base = m * inner;
@@ -189,12 +393,49 @@ export const CPU_GRAD_REDUCERS: Record<ReducerName, CpuGradReducer> = {
     scatter: (_, d, o, start, n, stride) => broadcast(d, o, start, n, stride, 1),
   },
   mean: {
-    // Only column 0 is used: every column of a row has the same count.
-    gather: (st, d, _o, start, n, stride) => {
-      for (let t = 0, m = start; t < n; t++, m += stride) if (d.valid[m] !== 0) st[0]!++;
-    },
+    gather: gatherCount,
     scatter: (st, d, o, start, n, stride) => broadcast(d, o, start, n, stride, st[0]!),
   },
   max: tiedGradient,
   min: tiedGradient,
+  logsumexp: {
+    gather: () => {},
+    // dy * softmax: exp(x - y) at the float32 y the op returned; 0 where y = -Infinity (an
+    // empty slice, or all valid values -Infinity), where exp(x - y) would be NaN or Infinity.
+    scatter: (_, d, o, start, n, stride) => {
+      const { dx, xs, ys, valid, inner } = d;
+      const dy = d.dys[0]!;
+      const row = o * inner;
+      for (let t = 0, m = start; t < n; t++, m += stride) {
+        if (valid[m] === 0) continue;
+        const base = m * inner;
+        for (let f = 0; f < inner; f++) {
+          const y = ys![row + f]!;
+          if (y !== Number.NEGATIVE_INFINITY)
+            dx[base + f] = dy[row + f]! * fastExp(xs![base + f]! - y);
+        }
+      }
+    },
+  },
+  moments: {
+    gather: gatherCount,
+    // (dmean + 2 dvariance (x - mean)) / count, at the float32 mean the op returned. A zero
+    // dvariance (the variance unused: tfjs passes zeros) adds exactly nothing, also where x - mean
+    // is not finite (a valid ±Infinity), as a gradient of the mean alone must.
+    scatter: (st, d, o, start, n, stride) => {
+      const { dx, xs, ys, valid, inner } = d;
+      const [dMean, dVariance] = d.dys as [Float32Array, Float32Array];
+      const row = o * inner;
+      const count = st[0]!;
+      for (let t = 0, m = start; t < n; t++, m += stride) {
+        if (valid[m] === 0) continue;
+        const base = m * inner;
+        for (let f = 0; f < inner; f++) {
+          const dv = dVariance[row + f]!;
+          const spread = dv === 0 ? 0 : 2 * dv * (xs![base + f]! - ys![row + f]!);
+          dx[base + f] = (dMean[row + f]! + spread) / count;
+        }
+      }
+    },
+  },
 };
