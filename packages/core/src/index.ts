@@ -7,6 +7,22 @@ import { MASKED_REDUCTIONS } from './ops/table.js';
 for (const spec of MASKED_REDUCTIONS)
   for (const config of gradConfigsFor(spec)) registerGradient(config);
 
+export { compositeEmbeddingBag, compositeEmbeddingBagGrads } from './bag/composite.js';
+export {
+  asBagAttrs,
+  asBagGradAttrs,
+  badOffsets,
+  EMBEDDING_BAG,
+  type EmbeddingBagAttrs,
+  type EmbeddingBagGradAttrs,
+  type EmbeddingBagGradInputs,
+  type EmbeddingBagInputs,
+  type EmbeddingBagMode,
+  type EmbeddingBagSampleWeightsGradInputs,
+  idOutOfRange,
+} from './bag/contract.js';
+export { type EmbeddingBagOptions, embeddingBag } from './bag/embedding_bag.js';
+export { type BagArgInfo, validateBagArgs } from './bag/validate.js';
 export { compositeMaskedReduce, compositeMaskedReduceGrad } from './fallback/composite.js';
 export {
   forEachReduced,
@@ -53,6 +69,13 @@ export {
   maskedReduction,
   type ReducerName,
 } from './ops/table.js';
+export {
+  type ReferenceBagGrad,
+  type ReferenceBagInput,
+  type ReferenceBagResult,
+  referenceEmbeddingBag,
+  referenceEmbeddingBagGrad,
+} from './reference/embedding_bag.js';
 export {
   type ReferenceName,
   type ReferenceResult,

@@ -137,7 +137,7 @@ describe('float64 references', () => {
   });
 
   it('imports nothing: no geometry, kernel or tfjs code can be mirrored in the oracle', () => {
-    for (const file of ['masked_reduce.ts', 'reducers.ts']) {
+    for (const file of ['masked_reduce.ts', 'reducers.ts', 'embedding_bag.ts']) {
       const text = readFileSync(new URL(`../src/reference/${file}`, import.meta.url), 'utf8');
       const imports = [...text.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
       expect(imports.every((p) => p === './reducers.js')).toBe(true);

@@ -5,6 +5,7 @@ import {
   equal,
   exp,
   fill,
+  greater,
   isFinite as isFiniteOp,
   isNaN as isNaNOp,
   log,
@@ -77,20 +78,35 @@ function extremum(
 const meanOf = (x: Tensor, m: Tensor, axis: number[], keepDims: boolean): Tensor =>
   sum(where(m, div(x, validCounts(m, axis, true)), scalar(0)), axis, keepDims);
 
+/** How many valid elements per slice satisfy `test` (keepDims layout). */
+const countWhere = (m: Tensor, test: Tensor, axis: number[]): Tensor =>
+  validCounts(logicalAnd(m, test), axis, true);
+
 /**
- * log(sum(exp(x))) over the valid elements, shifted by their max; a valid NaN gives NaN, an
- * infinite max (+Inf, or -Inf when every valid value is -Inf or the slice is empty) is the result.
+ * log(sum(exp(x))) over the valid elements, shifted by their largest finite value. The special
+ * cases come from counts, never from a max over non-finite values: tfjs-webgl's max starts from
+ * -1e20, not -Infinity, so an all -Inf slice would come back -1e20. A valid NaN gives NaN, then a
+ * valid +Inf +Inf, then a slice with no value above -Inf (empty, or all -Inf) -Inf.
  */
 function logSumExp(x: Tensor, m: Tensor, axis: number[], keepDims: boolean): Tensor {
-  const anyNaN = max(where(logicalAnd(m, isNaNOp(x)), scalar(1), scalar(0)), axis, true);
-  const top = max(where(m, x, scalar(Number.NEGATIVE_INFINITY)), axis, true);
-  const finite = isFiniteOp(top);
-  const shift = where(finite, top, scalar(0));
-  const total = sum(where(m, exp(sub(x, shift)), scalar(0)), axis, true);
+  const finite = logicalAnd(m, isFiniteOp(x));
+  const nanCount = countWhere(m, isNaNOp(x), axis);
+  const infCount = countWhere(m, equal(x, scalar(Number.POSITIVE_INFINITY)), axis);
+  const finiteCount = validCounts(finite, axis, true);
+  const top = max(where(finite, x, scalar(-FLOAT32_MAX)), axis, true);
+  const total = sum(where(finite, exp(sub(x, top)), scalar(0)), axis, true);
   const y = where(
-    equal(anyNaN, scalar(1)),
+    greater(nanCount, scalar(0)),
     scalar(Number.NaN),
-    where(finite, add(shift, log(total)), top),
+    where(
+      greater(infCount, scalar(0)),
+      scalar(Number.POSITIVE_INFINITY),
+      where(
+        greater(finiteCount, scalar(0)),
+        add(top, log(total)),
+        scalar(Number.NEGATIVE_INFINITY),
+      ),
+    ),
   );
   return keepDims
     ? y
@@ -98,6 +114,20 @@ function logSumExp(x: Tensor, m: Tensor, axis: number[], keepDims: boolean): Ten
         y,
         y.shape.filter((_, i) => !axis.includes(i)),
       );
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The population variance in two passes over x shifted by the slice's largest valid value: the
+ * shift makes equal values give exactly 0 (an unshifted float32 mean of 3e38s is off by an ulp,
+ * whose square overflows), and two passes keep `1e4 + noise`. A valid Inf or NaN makes x - shift
+ * NaN somewhere, so the variance is NaN.
+ */
+function variance(x: Tensor, m: Tensor, axis: number[], keepDims: boolean): Tensor {
+  const top = max(where(m, x, scalar(-FLOAT32_MAX)), axis, true);
+  const shifted = sub(x, top);
+  return meanOf(square(sub(shifted, meanOf(shifted, m, axis, true))), m, axis, keepDims);
 }
 
 /**
@@ -131,12 +161,8 @@ export function compositeMaskedReduce(
         return extremum(reducer, x, m, axis, keepDims);
       case 'logsumexp':
         return logSumExp(x, m, axis, keepDims);
-      case 'moments': {
-        if (output === 0) return meanOf(x, m, axis, keepDims);
-        // Two passes (mean, then squared deviations from it): the stable form docs/SPEC.md asks
-        // for, from built-in ops. A valid Inf makes x - mean NaN, so the variance is NaN.
-        return meanOf(square(sub(x, meanOf(x, m, axis, true))), m, axis, keepDims);
-      }
+      case 'moments':
+        return output === 0 ? meanOf(x, m, axis, keepDims) : variance(x, m, axis, keepDims);
     }
   });
 }

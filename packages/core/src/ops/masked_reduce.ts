@@ -32,8 +32,16 @@ const isTensorLike = (value: unknown): value is TensorLike =>
   Array.isArray(value) ||
   ArrayBuffer.isView(value);
 
-/** The argument as a tensor, or an error naming the op and the argument. */
-function asTensor(op: string, name: string, value: unknown): Tensor {
+/** Every number of a (nested) array is an integer. */
+const allIntegers = (value: unknown): boolean =>
+  Array.isArray(value) ? value.every(allIntegers) : Number.isInteger(value);
+
+/**
+ * The argument as a tensor, or an error naming the op and the argument. `ints`: an array or
+ * number of integers becomes int32 (tfjs would make it float32), as ids are; anything else keeps
+ * tfjs's inferred dtype, for validation to reject by name.
+ */
+export function asTensor(op: string, name: string, value: unknown, ints = false): Tensor {
   if (value instanceof Tensor) {
     if (value.isDisposed) {
       throw new Error(`${op}: ${name} is disposed (${name}.shape [${value.shape.join(',')}])`);
@@ -50,7 +58,9 @@ function asTensor(op: string, name: string, value: unknown): Tensor {
       `${op}: ${name} is a ragged nested array (its rows differ in length); pass a rectangular array or a Tensor`,
     );
   }
-  return tensor(value);
+  const integral =
+    ints && (typeof value === 'number' || Array.isArray(value)) && allIntegers(value);
+  return integral ? tensor(value, undefined, 'int32') : tensor(value);
 }
 
 /** The op's normalised inputs: float32 x, bool mask, sorted unique non-negative axes. */

@@ -7,6 +7,15 @@
 import '../index.js';
 
 export {
+  type BagCase,
+  bagBatch,
+  bagCases,
+  bagReferenceInput,
+  outOfRangeBagCase,
+} from './bag_cases.js';
+export { type BagErrorCase, bagErrorCases, bagValueErrorCases } from './bag_errors.js';
+export { type BagSuiteOptions, checkBagCase, defineEmbeddingBagSuite } from './bag_suite.js';
+export {
   type ConformanceCase,
   conformanceCases,
   type MaskDtype,
