@@ -1,5 +1,5 @@
-import type { ReducerName } from '@masked-ops/core';
-import { OPS } from '@masked-ops/core/testing';
+import type { MaskedReduction, ReducerName } from '@masked-ops/core';
+import { runOp } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelPath, kernelPaths } from './matrix.js';
 import { specOf } from './ops.js';
@@ -8,8 +8,11 @@ import { axisOf, maskShapeOf, outShapeOf, type ShapeSpec, shapeLabel } from './s
 /**
  * Side-by-side timings on the active backend, in one process, for every op of the table: the
  * fused op (the plugin's kernel), the composite users write today from tfjs ops, and tfjs's own
- * unmasked reduction on the same input (the floor a masked one would like to reach). Backward
- * times a whole `tf.grad` call (forward + backward), as a training step pays it.
+ * unmasked reduction on the same input (the floor a masked one would like to reach). Each variant
+ * returns every output of the op (moments: mean and variance; a call is timed until all of them
+ * are computed). Backward times a whole `tf.grad` call (forward + backward), as a training step
+ * pays it, of the sum of the outputs: for one output that is the output itself, for moments
+ * `mean + variance`, so both cotangents are ones and the whole gradient runs (see lossOf).
  */
 export interface BenchRow {
   /** The op's name (maskedSum, ...). */
@@ -24,7 +27,7 @@ export interface BenchRow {
   fusedMs: number;
   compositeMs: number;
   unmaskedMs: number;
-  /** tfjs's unmasked op timed as `unmaskedMs`: tf.sum, tf.mean, tf.max or tf.min. */
+  /** tfjs's unmasked op timed as `unmaskedMs`: tf.sum, tf.mean, tf.max, tf.min, tf.logSumExp, tf.moments. */
   unmasked: string;
   /** composite / fused: how many times faster the fused op is than the workaround. */
   vsComposite: number;
@@ -68,19 +71,31 @@ export interface BenchInputs {
 }
 
 /**
- * The composites tfjs users write by hand today (as the README shows them), not core's fallback:
- * sum and mean multiply by the float mask (so mean gives NaN on an empty row, as the README
- * says); max and min select the padding away with ∓Infinity, then give an empty row 0, from a
- * count of the float mask.
+ * The composites tfjs users write by hand today (as the README shows them), not core's fallback,
+ * each returning the op's outputs in the table row's order:
+ * - sum and mean multiply by the float mask (so mean gives NaN on an empty row, as the README
+ *   says);
+ * - max and min select the padding away with ∓Infinity, then give an empty row 0, from a count
+ *   of the float mask;
+ * - logsumexp: the stable form, shifted by the masked max `m`, the empty rows made -Infinity
+ *   with the count;
+ * - moments: the masked mean, then the masked squared deviations from it over the count (two
+ *   passes, the stable textbook form; `E[x²] - E[x]²` would lose 1e4 + noise), dividing by the
+ *   count clamped to 1, so an empty row gives 0 and 0.
+ * They are correct forward and backward, empty rows included (test/bench.test.ts checks both):
+ * tfjs's `where` gradient multiplies by the condition, and 0 * NaN is NaN, so an empty row must
+ * compute no log(0), 0/0 or `x - (-Infinity)` even where `where` then replaces the result.
  */
-export function userComposite(reducer: ReducerName, i: BenchInputs): tf.Tensor {
+export function userComposite(reducer: ReducerName, i: BenchInputs): tf.Tensor[] {
   const { x, maskF, maskB, axis } = i;
+  // The reduced axis dropped from a keepDims result (every axis for `:all`, a scalar).
+  const drop = (t: tf.Tensor) => tf.squeeze(t, axis === undefined ? undefined : [axis]);
   return tf.tidy(() => {
     switch (reducer) {
       case 'sum':
-        return tf.sum(tf.mul(x, maskF), axis);
+        return [tf.sum(tf.mul(x, maskF), axis)];
       case 'mean':
-        return tf.div(tf.sum(tf.mul(x, maskF), axis), tf.sum(maskF, axis));
+        return [tf.div(tf.sum(tf.mul(x, maskF), axis), tf.sum(maskF, axis))];
       case 'max':
       case 'min': {
         const count = tf.sum(maskF, axis);
@@ -88,20 +103,63 @@ export function userComposite(reducer: ReducerName, i: BenchInputs): tf.Tensor {
           reducer === 'max'
             ? tf.max(tf.where(maskB, x, Number.NEGATIVE_INFINITY), axis)
             : tf.min(tf.where(maskB, x, Number.POSITIVE_INFINITY), axis);
-        return tf.where(tf.greater(count, 0), extreme, 0);
+        return [tf.where(tf.greater(count, 0), extreme, 0)];
+      }
+      case 'logsumexp': {
+        const some = tf.greater(tf.sum(maskF, axis, true), 0);
+        // An empty row's max is -Infinity: shift it by 0 instead (x - m would be +Infinity).
+        const max = tf.max(tf.where(maskB, x, Number.NEGATIVE_INFINITY), axis, true);
+        const m = tf.where(some, max, 0);
+        const sum = tf.sum(tf.where(maskB, tf.exp(tf.sub(x, m)), 0), axis, true);
+        // log(1) on an empty row, whose result is then -Infinity.
+        const lse = tf.add(tf.log(tf.where(some, sum, 1)), m);
+        return [drop(tf.where(some, lse, Number.NEGATIVE_INFINITY))];
+      }
+      case 'moments': {
+        const count = tf.maximum(tf.sum(maskF, axis, true), 1);
+        const mean = tf.div(tf.sum(tf.where(maskB, x, 0), axis, true), count);
+        const deviation = tf.where(maskB, tf.sub(x, mean), 0);
+        const variance = tf.div(tf.sum(tf.square(deviation), axis, true), count);
+        return [drop(mean), drop(variance)];
       }
     }
   });
 }
 
-const UNMASKED = { sum: tf.sum, mean: tf.mean, max: tf.max, min: tf.min } as const;
+/** tfjs's unmasked counterpart of each row (`unmasked` in core's table), its outputs in order. */
+const UNMASKED: Record<
+  MaskedReduction['unmasked'],
+  (x: tf.Tensor, axis?: number) => tf.Tensor | { mean: tf.Tensor; variance: tf.Tensor }
+> = {
+  sum: tf.sum,
+  mean: tf.mean,
+  max: tf.max,
+  min: tf.min,
+  logSumExp: tf.logSumExp,
+  moments: tf.moments,
+};
+
+/** An op's result as its outputs, in the table row's order (a tensor, or an object of them). */
+const outputsOf = (spec: MaskedReduction, out: tf.Tensor | Record<string, tf.Tensor>) =>
+  out instanceof tf.Tensor ? [out] : spec.outputs.map((name) => out[name]!);
+
+/**
+ * What the backward pass differentiates: the sum of the outputs (one output: itself), so that
+ * `tf.grad(...)(x, ones)` pays for every output's gradient, as a loss using all of them does.
+ * The fused op, the composite and the unmasked op all go through here, so they stay comparable.
+ */
+const lossOf = (outs: tf.Tensor[]): tf.Tensor => (outs.length === 1 ? outs[0]! : tf.addN(outs));
 
 /**
  * Waits for the device. cpu and wasm run every kernel synchronously inside the call, so there is
  * nothing to wait for (and tfjs-wasm's Slice of a large tensor costs up to ~70 ms on its own). On
  * webgl, reading one element forces every queued program to finish.
  */
-function fence(t: tf.Tensor): void {
+function fence(outs: tf.Tensor[]): void {
+  for (const t of outs) fenceOne(t);
+}
+
+function fenceOne(t: tf.Tensor): void {
   if (tf.getBackend() !== 'webgl' || t.size === 0) return;
   // Slice the first element in place: a reshape of a packed result is not free on webgl (it
   // copies the whole tensor), which would bill an x-sized pass to every backward variant.
@@ -113,12 +171,17 @@ function fence(t: tf.Tensor): void {
   if (first !== t) first.dispose();
 }
 
-async function runOnce(f: () => tf.Tensor): Promise<number> {
+/** A timed call: returns every output of the op (or the one dx of a backward pass). */
+export type Variant = () => tf.Tensor | tf.Tensor[];
+
+async function runOnce(f: Variant): Promise<number> {
   const start = performance.now();
-  const out = f();
-  fence(out);
+  const result = f();
+  const outs = Array.isArray(result) ? result : [result];
+  // Every output: on webgl each may come from programs of its own.
+  fence(outs);
   const elapsed = performance.now() - start;
-  out.dispose();
+  tf.dispose(outs);
   // Let the browser breathe between runs (and keep the page responsive).
   await new Promise((resolve) => setTimeout(resolve, 0));
   return elapsed;
@@ -140,7 +203,7 @@ export const COLD_START_FACTOR = 10;
  * COLD_START_FACTOR budgets; otherwise one more run is timed.
  */
 export async function timeMs(
-  f: () => tf.Tensor,
+  f: Variant,
   o: Pick<BenchOptions, 'reps' | 'warmup' | 'budgetMs'>,
 ): Promise<{ ms: number; reps: number }> {
   const times: number[] = [];
@@ -203,19 +266,30 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     const dy = tf.ones(outShapeOf(s));
     for (const reducer of options.ops) {
       const spec = specOf(reducer);
-      const op = OPS[reducer];
-      const unmasked = UNMASKED[spec.unmasked];
-      const composite = (v: tf.Tensor) => userComposite(reducer, { ...inputs, x: v });
+      // Each variant as a function of x to its outputs, in the row's order.
+      const outputs: Record<'fused' | 'composite' | 'unmasked', (v: tf.Tensor) => tf.Tensor[]> = {
+        fused: (v) => runOp(spec, v, mask, axis),
+        composite: (v) => userComposite(reducer, { ...inputs, x: v }),
+        unmasked: (v) => outputsOf(spec, UNMASKED[spec.unmasked](v, axis)),
+      };
+      const forward =
+        (f: (v: tf.Tensor) => tf.Tensor[]): Variant =>
+        () =>
+          f(x);
+      const backward =
+        (f: (v: tf.Tensor) => tf.Tensor[]): Variant =>
+        () =>
+          tf.grad((v: tf.Tensor) => lossOf(f(v)))(x, dy);
       const variants = {
         forward: {
-          fused: () => op(x, mask, axis),
-          composite: () => composite(x),
-          unmasked: () => unmasked(x, axis),
+          fused: forward(outputs.fused),
+          composite: forward(outputs.composite),
+          unmasked: forward(outputs.unmasked),
         },
         backward: {
-          fused: () => tf.grad((v: tf.Tensor) => op(v, mask, axis))(x, dy),
-          composite: () => tf.grad(composite)(x, dy),
-          unmasked: () => tf.grad((v: tf.Tensor) => unmasked(v, axis))(x, dy),
+          fused: backward(outputs.fused),
+          composite: backward(outputs.composite),
+          unmasked: backward(outputs.unmasked),
         },
       };
       for (const pass of passes) {

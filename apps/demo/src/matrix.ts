@@ -1,4 +1,5 @@
 import {
+  type MaskedReduction,
   type ReducerName,
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
@@ -10,11 +11,11 @@ import {
   conformanceCases,
   type Expected,
   normaliseAxis,
-  OPS,
   outputSize,
   type Precision,
   randomFloats,
   randomMask,
+  runOp,
   seededRandom,
 } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,10 +24,10 @@ import { maskShapeOf, type ShapeSpec, shapeLabel } from './shapes.js';
 
 /**
  * The cross-backend matrix: every op of the table runs the same cases on every backend (in Node
- * and in the browser), forward and gradient; each result is compared with the float64 reference
- * and with every other backend, through core's one comparison (`compareValues`). Cases are
- * regenerated from a small spec on each side, so only the spec crosses into the browser and only
- * results come back.
+ * and in the browser), forward and gradient of each of its outputs (maskedMoments has two); each
+ * output is compared with the float64 reference and with every other backend, through core's one
+ * comparison (`compareValues`). Cases are regenerated from a small spec on each side, so only the
+ * spec crosses into the browser and only results come back.
  */
 export interface MatrixSpec {
   /** The user's own cases (see shapes.ts): BxTxF pools over time, `...:all` reduces everything. */
@@ -45,12 +46,36 @@ export interface MatrixRun {
   case: ConformanceCase;
 }
 
-export interface CaseResult {
-  op: ReducerName;
-  name: string;
+/** One output of an op on one case: its value, and dx of it alone (the case's dy as cotangent). */
+export interface OutputResult {
   y: number[];
   dx: number[];
 }
+
+export interface CaseResult {
+  op: ReducerName;
+  name: string;
+  /** Per output of the op's table row, in the row's order (`outputs`). */
+  outputs: OutputResult[];
+}
+
+/**
+ * Output `k` of a row's op alone, for tf.grad (which differentiates one tensor): tfjs gives the
+ * other outputs a zero cotangent. The op call itself is core's runOp, as everywhere in the demo.
+ */
+export const outputOf =
+  (
+    spec: MaskedReduction,
+    k: number,
+    mask: tf.Tensor,
+    axis?: number | number[],
+    keepDims?: boolean,
+  ) =>
+  (x: tf.Tensor): tf.Tensor => {
+    const outs = runOp(spec, x, mask, axis, keepDims);
+    tf.dispose(outs.filter((_, i) => i !== k));
+    return outs[k]!;
+  };
 
 function userCases(spec: MatrixSpec): ConformanceCase[] {
   const rand = seededRandom(spec.seed);
@@ -98,7 +123,10 @@ export function matrixRuns(spec: MatrixSpec): MatrixRun[] {
   return spec.ops.flatMap((op) => [...shared, ...own].map((c) => ({ op, case: c })));
 }
 
-/** Runs every (op, case) forward and backward on the active backend. */
+/**
+ * Runs every (op, case) on the active backend: one forward call (every output), then per output
+ * one tf.grad of that output alone with the case's dy.
+ */
 export async function runCases(
   runs: MatrixRun[],
   onProgress?: (done: number, total: number) => void,
@@ -106,19 +134,20 @@ export async function runCases(
   const results: CaseResult[] = [];
   let yielded = performance.now();
   for (const [i, { op: reducer, case: c }] of runs.entries()) {
-    const op = OPS[reducer];
+    const spec = specOf(reducer);
     const x = tf.tensor(c.xDtype === 'int32' ? Float32Array.from(c.x) : c.x, c.xShape, 'float32');
     const mask = tf.tensor(c.mask, c.maskShape, c.maskDtype);
-    const y = op(x, mask, c.axis, c.keepDims);
-    const dy = tf.tensor(c.dy, y.shape);
-    const dx = tf.grad((v: tf.Tensor) => op(v, mask, c.axis, c.keepDims))(x, dy);
-    results.push({
-      op: reducer,
-      name: c.name,
-      y: Array.from(await y.data()),
-      dx: Array.from(await dx.data()),
-    });
-    tf.dispose([x, mask, y, dy, dx]);
+    const ys = runOp(spec, x, mask, c.axis, c.keepDims);
+    // Every output has the reduced shape: one cotangent serves each.
+    const dy = tf.tensor(c.dy, ys[0]!.shape);
+    const outputs: OutputResult[] = [];
+    for (const [k, y] of ys.entries()) {
+      const dx = tf.grad(outputOf(spec, k, mask, c.axis, c.keepDims))(x, dy);
+      outputs.push({ y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
+      dx.dispose();
+    }
+    results.push({ op: reducer, name: c.name, outputs });
+    tf.dispose([x, mask, dy, ...ys]);
     onProgress?.(i + 1, runs.length);
     // On cpu, data() resolves in a microtask: without a macrotask now and then a page would not
     // repaint (its progress bar would stand still) until every case is done.
@@ -194,11 +223,15 @@ export interface Cell {
 
 const MAX_FAILING_CASES = 10;
 
-/** One op's matrix. */
+/** One output of one op: its matrix (an op with several outputs has one per output). */
 export interface OpMatrix {
   /** The op's name (maskedSum, ...) and its reducer. */
   op: string;
   reducer: ReducerName;
+  /** The output's name in the table row (`y` for a one-output op; `mean`, `variance`). */
+  output: string;
+  /** How reports title it: the op, plus the output's name when the op has several. */
+  label: string;
   cases: number;
   /** backend -> its cell against the float64 reference. */
   reference: Record<string, Cell>;
@@ -219,14 +252,15 @@ interface Expectation {
   halfUnsafe: boolean;
 }
 
-function expectationOf({ op, case: c }: MatrixRun): Expectation {
+/** The float64 reference of output `k` of a run, forward and (with the case's dy) gradient. */
+function expectationOf({ op, case: c }: MatrixRun, k: number): Expectation {
   const axis = normaliseAxis(c);
   // x as the op sees it: int32 x is cast to float32.
   const xs = Float32Array.from(c.x);
   return {
-    forward: referenceMaskedReduce(op, xs, c.xShape, c.mask, c.maskShape, axis, c.keepDims),
+    forward: referenceMaskedReduce(op, xs, c.xShape, c.mask, c.maskShape, axis, c.keepDims, k),
     gradient: {
-      values: referenceMaskedReduceGrad(op, xs, c.dy, c.xShape, c.mask, c.maskShape, axis),
+      values: referenceMaskedReduceGrad(op, xs, c.dy, c.xShape, c.mask, c.maskShape, axis, k),
     },
     halfUnsafe: c.halfUnsafe === true,
   };
@@ -279,11 +313,13 @@ function record(
 }
 
 /**
- * Builds each op's matrix from each backend's results (same runs, same order). Against the
- * reference, each backend is held to core's bound at its precision. Between two backends a and
- * b, b's values are compared with a's as if a's were the reference (same counts, scales and
- * exactness; the looser precision of the two): backends that each pass against the reference
- * agree far inside that bound, and a pair cell that fails shows where two backends disagree.
+ * Builds each output's matrix from each backend's results (same runs, same order): one per op,
+ * one per output of an op with several (maskedMoments: mean, variance), so a verdict always names
+ * the output it is about. Against the reference, each backend is held to core's bound at its
+ * precision. Between two backends a and b, b's values are compared with a's as if a's were the
+ * reference (same counts, scales and exactness; the looser precision of the two): backends that
+ * each pass against the reference agree far inside that bound, and a pair cell that fails shows
+ * where two backends disagree.
  */
 export function buildMatrix(
   runs: MatrixRun[],
@@ -303,55 +339,80 @@ export function buildMatrix(
           `${b}: result ${i} is ${got.op} ${got.name}, expected ${r.op} ${r.case.name}`,
         );
       }
+      const outputs = specOf(r.op).outputs.length;
+      if (got.outputs.length !== outputs) {
+        throw new Error(
+          `${b}: result ${i} has ${got.outputs.length} outputs, ${r.op} has ${outputs}`,
+        );
+      }
     });
   }
   const ops: OpMatrix[] = [];
   for (const reducer of [...new Set(runs.map((r) => r.op))]) {
     const spec = specOf(reducer);
     const indices = runs.flatMap((r, i) => (r.op === reducer ? [i] : []));
-    const expected = new Map(indices.map((i) => [i, expectationOf(runs[i]!)]));
-    const om: OpMatrix = {
-      op: spec.op,
-      reducer,
-      cases: indices.length,
-      reference: {},
-      pairs: {},
-      kernels: Object.fromEntries(
-        backends.flatMap((b) => (kernels[b]?.[reducer] ? [[b, kernels[b]![reducer]!]] : [])),
-      ),
-    };
-    const skip = (e: Expectation, p: Precision) => e.halfUnsafe && p === 'float16';
-    for (const b of backends) {
+    for (const [k, output] of spec.outputs.entries()) {
+      ops.push(
+        outputMatrix(runs, results, indices, k, precisionOf, {
+          op: spec.op,
+          reducer,
+          output,
+          label: spec.outputs.length === 1 ? spec.op : `${spec.op}.${output}`,
+          cases: indices.length,
+          reference: {},
+          pairs: {},
+          kernels: Object.fromEntries(
+            backends.flatMap((b) => (kernels[b]?.[reducer] ? [[b, kernels[b]![reducer]!]] : [])),
+          ),
+        }),
+      );
+    }
+  }
+  return { backends, ops };
+}
+
+/** Fills `om`'s cells: output `k` of the runs at `indices`, on every backend and every pair. */
+function outputMatrix(
+  runs: MatrixRun[],
+  results: Record<string, CaseResult[]>,
+  indices: number[],
+  k: number,
+  precisionOf: (backend: string) => Precision,
+  om: OpMatrix,
+): OpMatrix {
+  const backends = Object.keys(results);
+  const expected = new Map(indices.map((i) => [i, expectationOf(runs[i]!, k)]));
+  const skip = (e: Expectation, p: Precision) => e.halfUnsafe && p === 'float16';
+  for (const b of backends) {
+    const cell = emptyCell();
+    const precision = precisionOf(b);
+    for (const i of indices) {
+      const e = expected.get(i)!;
+      if (skip(e, precision)) continue;
+      const r = results[b]![i]!;
+      record(cell, `${r.name} forward`, r.outputs[k]!.y, e.forward, precision);
+      record(cell, `${r.name} gradient`, r.outputs[k]!.dx, e.gradient, precision);
+    }
+    cell.pass = cell.failures === 0;
+    om.reference[b] = cell;
+  }
+  for (const [ai, a] of backends.entries()) {
+    for (const b of backends.slice(ai + 1)) {
       const cell = emptyCell();
-      const precision = precisionOf(b);
+      const precision =
+        precisionOf(a) === 'float16' || precisionOf(b) === 'float16' ? 'float16' : 'float32';
       for (const i of indices) {
         const e = expected.get(i)!;
         if (skip(e, precision)) continue;
-        const r = results[b]![i]!;
-        record(cell, `${r.name} forward`, r.y, e.forward, precision);
-        record(cell, `${r.name} gradient`, r.dx, e.gradient, precision);
+        const ra = results[a]![i]!.outputs[k]!;
+        const rb = results[b]![i]!.outputs[k]!;
+        const name = results[a]![i]!.name;
+        record(cell, `${name} forward`, rb.y, { ...e.forward, values: ra.y }, precision);
+        record(cell, `${name} gradient`, rb.dx, { ...e.gradient, values: ra.dx }, precision);
       }
       cell.pass = cell.failures === 0;
-      om.reference[b] = cell;
+      om.pairs[`${a}|${b}`] = cell;
     }
-    for (const [ai, a] of backends.entries()) {
-      for (const b of backends.slice(ai + 1)) {
-        const cell = emptyCell();
-        const precision =
-          precisionOf(a) === 'float16' || precisionOf(b) === 'float16' ? 'float16' : 'float32';
-        for (const i of indices) {
-          const e = expected.get(i)!;
-          if (skip(e, precision)) continue;
-          const ra = results[a]![i]!;
-          const rb = results[b]![i]!;
-          record(cell, `${ra.name} forward`, rb.y, { ...e.forward, values: ra.y }, precision);
-          record(cell, `${ra.name} gradient`, rb.dx, { ...e.gradient, values: ra.dx }, precision);
-        }
-        cell.pass = cell.failures === 0;
-        om.pairs[`${a}|${b}`] = cell;
-      }
-    }
-    ops.push(om);
   }
-  return { backends, ops };
+  return om;
 }

@@ -72,10 +72,10 @@ export function opMatrixMarkdown(m: Matrix, om: OpMatrix): string {
   return table(header, rows);
 }
 
-/** Every op's matrix, one section each. */
+/** Every op's matrix, one section each (one per output of an op with several). */
 export function matrixMarkdown(m: Matrix): string {
   return m.ops
-    .map((om) => `### ${om.op} (${om.cases} cases)\n\n${opMatrixMarkdown(m, om)}`)
+    .map((om) => `### ${om.label} (${om.cases} cases)\n\n${opMatrixMarkdown(m, om)}`)
     .join('\n\n');
 }
 
@@ -142,13 +142,15 @@ export function matrixFailures(m: Matrix): string[] {
     for (const [b, c] of Object.entries(om.reference)) {
       if (!c.pass) {
         out.push(
-          `${om.op} ${b} vs reference: ${c.failures} bad, first ${c.firstFailure}; in ${c.failingCases!.join('; ')}`,
+          `${om.label} ${b} vs reference: ${c.failures} bad, first ${c.firstFailure}; in ${c.failingCases!.join('; ')}`,
         );
       }
     }
     for (const [p, c] of Object.entries(om.pairs)) {
       if (!c.pass) {
-        out.push(`${om.op} ${p.replace('|', ' vs ')}: ${c.failures} bad, first ${c.firstFailure}`);
+        out.push(
+          `${om.label} ${p.replace('|', ' vs ')}: ${c.failures} bad, first ${c.firstFailure}`,
+        );
       }
     }
   }

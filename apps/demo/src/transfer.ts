@@ -8,7 +8,7 @@ import type { BackendRun, CaseResult } from './matrix.js';
  */
 export interface EncodedBackendRun {
   kernels: BackendRun['kernels'];
-  results: { op: CaseResult['op']; name: string; y: string; dx: string }[];
+  results: { op: CaseResult['op']; name: string; outputs: { y: string; dx: string }[] }[];
 }
 
 function toBase64(values: readonly number[]): string {
@@ -30,10 +30,16 @@ function fromBase64(text: string): number[] {
 
 export const encodeRun = (run: BackendRun): EncodedBackendRun => ({
   kernels: run.kernels,
-  results: run.results.map((r) => ({ ...r, y: toBase64(r.y), dx: toBase64(r.dx) })),
+  results: run.results.map((r) => ({
+    ...r,
+    outputs: r.outputs.map((o) => ({ y: toBase64(o.y), dx: toBase64(o.dx) })),
+  })),
 });
 
 export const decodeRun = (run: EncodedBackendRun): BackendRun => ({
   kernels: run.kernels,
-  results: run.results.map((r) => ({ ...r, y: fromBase64(r.y), dx: fromBase64(r.dx) })),
+  results: run.results.map((r) => ({
+    ...r,
+    outputs: r.outputs.map((o) => ({ y: fromBase64(o.y), dx: fromBase64(o.dx) })),
+  })),
 });

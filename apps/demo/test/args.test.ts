@@ -15,14 +15,19 @@ describe('--ops', () => {
     expect(parseOps('sum,mean,max,min')).toEqual(['sum', 'mean', 'max', 'min']);
     expect(parseOps('min,maskedSum')).toEqual(['sum', 'min']);
     expect(parseOps('maskedMax, max ,maskedMax')).toEqual(['max']);
-    expect(parseOps('all')).toEqual(['sum', 'mean', 'max', 'min']);
+    expect(parseOps('all')).toEqual(['sum', 'mean', 'max', 'min', 'logsumexp', 'moments']);
+    expect(parseOps('moments,logsumexp')).toEqual(['logsumexp', 'moments']);
+    expect(parseOps('maskedMoments;maskedLogSumExp sum')).toEqual(['sum', 'logsumexp', 'moments']);
   });
 
   it('rejects an unknown op, naming it and what is accepted', () => {
     expect(() => parseOps('sum,avg')).toThrow(
-      'unknown op "avg" in --ops; expected any of sum, mean, max, min (or maskedSum, maskedMean, maskedMax, maskedMin, or all)',
+      'unknown op "avg" in --ops; expected any of sum, mean, max, min, logsumexp, moments (or maskedSum, maskedMean, maskedMax, maskedMin, maskedLogSumExp, maskedMoments, or all)',
     );
     expect(() => parseOps('Sum')).toThrow(/unknown op "Sum"/);
+    // tfjs's spellings of the unmasked ops are not the masked ops' names.
+    expect(() => parseOps('logSumExp')).toThrow(/unknown op "logSumExp"/);
+    expect(() => parseOps('maskedLogsumexp')).toThrow(/unknown op "maskedLogsumexp"/);
     expect(() => parseOps(' , ')).toThrow(/--ops is empty/);
   });
 
@@ -30,7 +35,16 @@ describe('--ops', () => {
     const opts = parseCli(['--', '--ops', 'maskedMin,mean'], defaults);
     expect(opts.ops).toEqual(['mean', 'min']);
     expect(benchOptionsFrom(opts).ops).toEqual(['mean', 'min']);
-    expect(parseCli([], defaults).ops).toEqual(['sum', 'mean', 'max', 'min']);
+    const added = parseCli(['--ops', 'moments,maskedLogSumExp'], defaults);
+    expect(benchOptionsFrom(added).ops).toEqual(['logsumexp', 'moments']);
+    expect(parseCli([], defaults).ops).toEqual([
+      'sum',
+      'mean',
+      'max',
+      'min',
+      'logsumexp',
+      'moments',
+    ]);
   });
 
   it('turns a bad flag value into a UsageError with the message alone', () => {

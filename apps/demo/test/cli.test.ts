@@ -3,9 +3,16 @@
 // message that names the flag, and exit code 2, before any backend starts.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { MASKED_REDUCTIONS } from '@masked-ops/core';
 import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, parseCli, UsageError } from '../src/node/args.js';
-import { BENCH_DEFAULTS, DEMO_DEFAULTS, OPS_IN_USAGE } from '../src/node/usage.js';
+import {
+  BENCH_DEFAULTS,
+  DEMO_DEFAULTS,
+  OP_NAMES_IN_USAGE,
+  OPS_IN_USAGE,
+  UNMASKED_IN_USAGE,
+} from '../src/node/usage.js';
 import { ALL_OPS } from '../src/ops.js';
 
 const dist = join(import.meta.dirname, '..', 'dist', 'node');
@@ -43,7 +50,12 @@ describe('-h and --help', () => {
 
   it("the usage lists core's ops and the defaults the CLIs use", () => {
     expect([...OPS_IN_USAGE]).toEqual([...ALL_OPS]);
+    expect([...OP_NAMES_IN_USAGE]).toEqual(MASKED_REDUCTIONS.map((r) => r.op));
+    expect([...UNMASKED_IN_USAGE]).toEqual(MASKED_REDUCTIONS.map((r) => r.unmasked));
     const r = cli('bench-cli.js', ['-h']);
+    expect(r.out).toContain('any of sum,mean,max,min,logsumexp,moments');
+    expect(r.out).toContain('maskedLogSumExp,maskedMoments, or all');
+    expect(r.out).toContain('tf.logSumExp, tf.moments)');
     expect(r.out).toContain(`(default ${BENCH_DEFAULTS.budgetMs}`);
     expect(r.out).toContain(`default: ${BENCH_DEFAULTS.backends.join(',')}`);
     expect(cli('cli.js', ['-h']).out).toContain('default: all)');

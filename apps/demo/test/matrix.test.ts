@@ -3,15 +3,23 @@ import {
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
 } from '@masked-ops/core';
-import { normaliseAxis } from '@masked-ops/core/testing';
-import { describe, expect, it } from 'vitest';
+import {
+  type ConformanceCase,
+  compareWithReference,
+  normaliseAxis,
+} from '@masked-ops/core/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildMatrix,
   type CaseResult,
   type MatrixRun,
   type MatrixSpec,
   matrixRuns,
+  runCases,
+  runMatrix,
 } from '../src/matrix.js';
+import { useNodeBackend } from '../src/node/backends.js';
 import { ALL_OPS } from '../src/ops.js';
 import { matrixFailures, matrixMarkdown } from '../src/report.js';
 import { parseShapes } from '../src/shapes.js';
@@ -25,32 +33,52 @@ const spec: MatrixSpec = {
 };
 const runs = matrixRuns(spec);
 
+/** Every output the matrix must show, in order: the op, or the op and its output's name. */
+const OUTPUTS: { op: ReducerName; k: number; label: string; exact: boolean; empty: number }[] = [
+  { op: 'sum', k: 0, label: 'maskedSum', exact: false, empty: 0 },
+  { op: 'mean', k: 0, label: 'maskedMean', exact: false, empty: 0 },
+  { op: 'max', k: 0, label: 'maskedMax', exact: true, empty: 0 },
+  { op: 'min', k: 0, label: 'maskedMin', exact: true, empty: 0 },
+  {
+    op: 'logsumexp',
+    k: 0,
+    label: 'maskedLogSumExp',
+    exact: false,
+    empty: Number.NEGATIVE_INFINITY,
+  },
+  { op: 'moments', k: 0, label: 'maskedMoments.mean', exact: false, empty: 0 },
+  { op: 'moments', k: 1, label: 'maskedMoments.variance', exact: false, empty: 0 },
+];
+
 /** A perfect float32 backend: the independent float64 references rounded to float32. */
 function perfect(of: MatrixRun[] = runs): CaseResult[] {
   return of.map(({ op, case: c }) => {
     const axis = normaliseAxis(c);
     const x = Float32Array.from(c.x);
-    const y = referenceMaskedReduce(op, x, c.xShape, c.mask, c.maskShape, axis, c.keepDims);
-    const dx = referenceMaskedReduceGrad(op, x, c.dy, c.xShape, c.mask, c.maskShape, axis);
-    return {
-      op,
-      name: c.name,
-      y: Array.from(Float32Array.from(y.values)),
-      dx: Array.from(Float32Array.from(dx)),
-    };
+    const outputs = OUTPUTS.filter((o) => o.op === op).map(({ k }) => {
+      const y = referenceMaskedReduce(op, x, c.xShape, c.mask, c.maskShape, axis, c.keepDims, k);
+      const dx = referenceMaskedReduceGrad(op, x, c.dy, c.xShape, c.mask, c.maskShape, axis, k);
+      return { y: Array.from(Float32Array.from(y.values)), dx: Array.from(Float32Array.from(dx)) };
+    });
+    return { op, name: c.name, outputs };
   });
 }
 
-/** The index of the first run of `op` whose output has a valid element at `i`. */
-const firstRunOf = (op: ReducerName): number => runs.findIndex((r) => r.op === op);
-const opMatrix = (m: ReturnType<typeof buildMatrix>, op: ReducerName) =>
-  m.ops.find((o) => o.reducer === op)!;
+/** The index of the first run of `op`. */
+const firstRunOf = (op: ReducerName, of: MatrixRun[] = runs): number =>
+  of.findIndex((r) => r.op === op);
+const cellsOf = (m: ReturnType<typeof buildMatrix>, label: string) =>
+  m.ops.find((o) => o.label === label)!;
+/** An element of a finite, non-zero value (a slice with valid elements). */
+const finiteNonZero = (values: number[]): number =>
+  values.findIndex((v) => v !== 0 && Number.isFinite(v));
 
 describe('matrixRuns', () => {
   it('runs every selected op on every case, op by op', () => {
-    // 2 shapes x 2 axis variants, for each of the 4 ops.
+    expect(ALL_OPS).toEqual(['sum', 'mean', 'max', 'min', 'logsumexp', 'moments']);
+    // 2 shapes x 2 axis variants, for each of the 6 ops.
     expect(runs.map((r) => r.op)).toEqual(ALL_OPS.flatMap((op) => new Array(4).fill(op)));
-    expect(runs.filter((r) => r.op === 'max').map((r) => r.case.name)).toEqual([
+    expect(runs.filter((r) => r.op === 'moments').map((r) => r.case.name)).toEqual([
       '[3,5,2] density 0.6 axis 1',
       '[3,5,2] density 0.6 axis [0,1] keepDims',
       '[4,3]:all density 0.6 axis default',
@@ -69,14 +97,22 @@ describe('matrixRuns', () => {
     expect(names('sum')).toContain(
       'time of 100,000, constant 1.1: [1,100000,4] mask [1,100000] axis 1',
     );
+    expect(names('moments')).toContain(
+      'large offset, tiny spread: 1e4 + noise of ±0.1, [4,300,3] mask [4,300] axis 1',
+    );
     for (const op of ALL_OPS) expect(names(op)).toEqual(names('sum'));
   });
 });
 
 describe('buildMatrix', () => {
-  it('passes backends that agree with the reference, for every op', () => {
+  it('passes backends that agree with the reference: one matrix per output of every op', () => {
     const m = buildMatrix(runs, { a: perfect(), b: perfect() });
-    expect(m.ops.map((o) => o.op)).toEqual(['maskedSum', 'maskedMean', 'maskedMax', 'maskedMin']);
+    expect(m.ops.map((o) => o.label)).toEqual(OUTPUTS.map((o) => o.label));
+    expect(m.ops.map((o) => `${o.op} ${o.output}`).slice(-3)).toEqual([
+      'maskedLogSumExp y',
+      'maskedMoments mean',
+      'maskedMoments variance',
+    ]);
     for (const om of m.ops) {
       expect(om.cases).toBe(4);
       expect(om.reference['a']!.pass).toBe(true);
@@ -84,65 +120,85 @@ describe('buildMatrix', () => {
       expect(om.pairs['a|b']!.pass).toBe(true);
     }
     expect(matrixFailures(m)).toEqual([]);
-    expect(matrixMarkdown(m)).toContain('### maskedMin (4 cases)');
+    const md = matrixMarkdown(m);
+    expect(md).toContain('### maskedMin (4 cases)');
+    expect(md).toContain('### maskedLogSumExp (4 cases)');
+    expect(md).toContain('### maskedMoments.variance (4 cases)');
   });
 
-  for (const op of ALL_OPS) {
-    it(`fails ${op} alone when a backend is off by more than the bound, and every pair with it`, () => {
+  for (const target of OUTPUTS) {
+    it(`fails ${target.label} alone when a backend is off by more than the bound, and every pair with it`, () => {
       const bad = perfect();
-      const i = firstRunOf(op);
-      // 1e-2 is far outside the bound of these small values (1e-5 * (1 + scale) * log factor
-      // for sum/mean, exact for max/min); pick an output with valid elements.
-      const ref = perfect()[i]!;
-      const j = ref.y.findIndex((v) => v !== 0);
-      bad[i]!.y[j]! += 0.01;
+      const i = firstRunOf(target.op);
+      // 1e-2 is far outside the bound of these small values (1e-5 * (1 + scale) * log factor,
+      // exact for max/min); pick an output element with valid elements.
+      const y = bad[i]!.outputs[target.k]!.y;
+      y[finiteNonZero(y)]! += 0.01;
       const m = buildMatrix(runs, { good: perfect(), bad });
-      for (const other of ALL_OPS) {
-        const om = opMatrix(m, other);
+      for (const other of OUTPUTS) {
+        const om = cellsOf(m, other.label);
         expect(om.reference['good']!.pass).toBe(true);
-        expect(om.reference['bad']!.pass).toBe(other !== op);
-        expect(om.pairs['good|bad']!.pass).toBe(other !== op);
+        expect(om.reference['bad']!.pass, other.label).toBe(other !== target);
+        expect(om.pairs['good|bad']!.pass, other.label).toBe(other !== target);
       }
-      const failing = opMatrix(m, op);
+      const failing = cellsOf(m, target.label);
       expect(failing.reference['bad']!.failures).toBe(1);
       expect(failing.pairs['good|bad']!.maxAbsDiff).toBeCloseTo(0.01, 6);
       expect(matrixFailures(m)).toHaveLength(2);
-      expect(matrixFailures(m)[0]).toMatch(new RegExp(`^masked${op[0]!.toUpperCase()}`));
+      expect(matrixFailures(m)[0]).toMatch(
+        new RegExp(`^${target.label.replace('.', '\\.')} bad vs`),
+      );
     });
   }
 
-  it('accepts an error inside the bound for sum and mean, none for max and min', () => {
-    for (const op of ALL_OPS) {
+  it('fails a wrong gradient of one output only (moments: mean and variance separately)', () => {
+    for (const target of OUTPUTS.filter((o) => o.op === 'moments')) {
+      const bad = perfect();
+      const dx = bad[firstRunOf('moments')]!.outputs[target.k]!.dx;
+      dx[finiteNonZero(dx)]! += 0.01;
+      const m = buildMatrix(runs, { bad });
+      for (const other of OUTPUTS) {
+        expect(cellsOf(m, other.label).reference['bad']!.pass).toBe(other !== target);
+      }
+      expect(cellsOf(m, target.label).reference['bad']!.firstFailure).toMatch(/ gradient /);
+    }
+  });
+
+  it('accepts an error inside the bound, except for max and min (exact)', () => {
+    for (const target of OUTPUTS) {
       const close = perfect();
-      const i = firstRunOf(op);
-      const j = close[i]!.y.findIndex((v) => v !== 0);
-      close[i]!.y[j]! += 1e-6 * Math.max(1, Math.abs(close[i]!.y[j]!));
+      const y = close[firstRunOf(target.op)]!.outputs[target.k]!.y;
+      const j = finiteNonZero(y);
+      y[j]! += 1e-6 * Math.max(1, Math.abs(y[j]!));
       const m = buildMatrix(runs, { close });
-      expect(opMatrix(m, op).reference['close']!.pass).toBe(op === 'sum' || op === 'mean');
+      expect(cellsOf(m, target.label).reference['close']!.pass, target.label).toBe(!target.exact);
     }
   });
 
-  it('fails a NaN where the reference is finite, for the gradient too', () => {
-    for (const op of ALL_OPS) {
+  it('fails a NaN where the reference is finite, for the gradient of every output too', () => {
+    for (const target of OUTPUTS) {
       const nan = perfect();
-      const i = firstRunOf(op);
-      nan[i]!.dx[nan[i]!.dx.findIndex((v) => v !== 0)] = Number.NaN;
-      expect(opMatrix(buildMatrix(runs, { nan }), op).reference['nan']!.pass).toBe(false);
+      const dx = nan[firstRunOf(target.op)]!.outputs[target.k]!.dx;
+      dx[finiteNonZero(dx)] = Number.NaN;
+      expect(cellsOf(buildMatrix(runs, { nan }), target.label).reference['nan']!.pass).toBe(false);
     }
   });
 
-  it('fails a non-zero empty row, for every op', () => {
-    // Density 0: every slice is empty, every output must be exactly 0.
+  it("fails anything but the op's empty value on an empty row (-Infinity for logsumexp)", () => {
+    // Density 0: every slice is empty, every output must be exactly its empty value.
     const emptyRuns = matrixRuns({ ...spec, density: 0 });
-    for (const op of ALL_OPS) {
+    for (const target of OUTPUTS) {
       const results = perfect(emptyRuns);
-      expect(results.every((r) => r.y.every((v) => v === 0))).toBe(true);
-      expect(buildMatrix(emptyRuns, { zero: results }).ops.every((o) => o.reference['zero']!.pass));
-      const i = emptyRuns.findIndex((r) => r.op === op);
-      results[i]!.y[0] = 1e-7;
+      const i = firstRunOf(target.op, emptyRuns);
+      expect(results[i]!.outputs[target.k]!.y.every((v) => v === target.empty)).toBe(true);
+      expect(results[i]!.outputs[target.k]!.dx.every((v) => v === 0)).toBe(true);
+      const all = buildMatrix(emptyRuns, { exact: results });
+      expect(all.ops.every((o) => o.reference['exact']!.pass)).toBe(true);
+      // Off by a hair from 0, or finite where -Infinity is expected.
+      results[i]!.outputs[target.k]!.y[0] = target.empty === 0 ? 1e-7 : -3e38;
       const m = buildMatrix(emptyRuns, { tiny: results });
-      for (const other of ALL_OPS) {
-        expect(opMatrix(m, other).reference['tiny']!.pass).toBe(other !== op);
+      for (const other of OUTPUTS) {
+        expect(cellsOf(m, other.label).reference['tiny']!.pass, other.label).toBe(other !== target);
       }
     }
   });
@@ -152,5 +208,115 @@ describe('buildMatrix', () => {
     [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
     expect(() => buildMatrix(runs, { swapped })).toThrow(/result 0 is sum/);
     expect(() => buildMatrix(runs, { short: perfect().slice(1) })).toThrow(/results for/);
+    const oneOutput = perfect();
+    const i = firstRunOf('moments');
+    oneOutput[i]!.outputs.pop();
+    expect(() => buildMatrix(runs, { oneOutput })).toThrow(/has 1 outputs, moments has 2/);
+  });
+});
+
+describe('runCases on node:cpu', () => {
+  beforeAll(async () => {
+    await useNodeBackend('cpu');
+  });
+
+  /** One hand-made case: x [2,4,1] mask [2,4], axis 1; the second row is empty. */
+  const handCase: ConformanceCase = {
+    name: 'hand: [1,2,3,(10)] and an empty row',
+    x: Float32Array.from([1, 2, 3, 10, 5, 6, 7, 8]),
+    xShape: [2, 4, 1],
+    xDtype: 'float32',
+    mask: Uint8Array.from([1, 1, 1, 0, 0, 0, 0, 0]),
+    maskShape: [2, 4],
+    maskDtype: 'bool',
+    axis: 1,
+    keepDims: false,
+    dy: Float32Array.from([3, 5]),
+  };
+
+  it('gives every output and the gradient of each alone, in the row order (worked by hand)', async () => {
+    const [lse, moments] = await runCases([
+      { op: 'logsumexp', case: handCase },
+      { op: 'moments', case: handCase },
+    ]);
+    const close = (got: number[], want: number[]) => {
+      expect(got).toHaveLength(want.length);
+      got.forEach((g, i) => {
+        if (Number.isFinite(want[i]!)) expect(g).toBeCloseTo(want[i]!, 5);
+        else expect(g).toBe(want[i]);
+      });
+    };
+    // log(e + e² + e³) = 3 + log(1 + e⁻¹ + e⁻²); the empty row -Infinity.
+    const y = 3 + Math.log(1 + Math.exp(-1) + Math.exp(-2));
+    expect(lse!.outputs).toHaveLength(1);
+    close(lse!.outputs[0]!.y, [y, Number.NEGATIVE_INFINITY]);
+    // dy * softmax over the valid elements; 0 at the masked one and on the empty row.
+    close(lse!.outputs[0]!.dx, [
+      3 * Math.exp(1 - y),
+      3 * Math.exp(2 - y),
+      3 * Math.exp(3 - y),
+      0,
+      0,
+      0,
+      0,
+      0,
+    ]);
+    // mean 2, variance ((1-2)² + 0 + (3-2)²) / 3 = 2/3; the empty row 0 and 0.
+    expect(moments!.outputs).toHaveLength(2);
+    const [mean, variance] = moments!.outputs;
+    close(mean!.y, [2, 0]);
+    close(variance!.y, [2 / 3, 0]);
+    // d mean = dy / count; d variance = dy * 2 (x - mean) / count.
+    close(mean!.dx, [1, 1, 1, 0, 0, 0, 0, 0]);
+    close(variance!.dx, [-2, 0, 2, 0, 0, 0, 0, 0]);
+  });
+
+  it('matches referenceMaskedReduce and referenceMaskedReduceGrad output by output', async () => {
+    const small: MatrixSpec = { ...spec, ops: ['logsumexp', 'moments'] };
+    const before = tf.memory().numTensors;
+    const run = await runMatrix(small);
+    expect(tf.memory().numTensors).toBe(before);
+    const smallRuns = matrixRuns(small);
+    expect(run.results).toHaveLength(smallRuns.length);
+    for (const [i, { op, case: c }] of smallRuns.entries()) {
+      const axis = normaliseAxis(c);
+      const x = Float32Array.from(c.x);
+      const got = run.results[i]!;
+      expect(got.outputs).toHaveLength(op === 'moments' ? 2 : 1);
+      for (const [k, out] of got.outputs.entries()) {
+        const label = `${op}[${k}] ${c.name}`;
+        const ref = referenceMaskedReduce(
+          op,
+          x,
+          c.xShape,
+          c.mask,
+          c.maskShape,
+          axis,
+          c.keepDims,
+          k,
+        );
+        compareWithReference(`${label} forward`, out.y, ref);
+        const refDx = referenceMaskedReduceGrad(
+          op,
+          x,
+          c.dy,
+          c.xShape,
+          c.mask,
+          c.maskShape,
+          axis,
+          k,
+        );
+        compareWithReference(`${label} gradient`, out.dx, { values: refDx });
+      }
+    }
+    // What ran is reported, fused or not (the plugin may not have these kernels yet).
+    expect(Object.keys(run.kernels)).toEqual(['logsumexp', 'moments']);
+    const m = buildMatrix(smallRuns, { cpu: run.results }, undefined, { cpu: run.kernels });
+    expect(matrixFailures(m)).toEqual([]);
+    expect(m.ops.map((o) => o.kernels['cpu'])).toEqual([
+      run.kernels['logsumexp'],
+      run.kernels['moments'],
+      run.kernels['moments'],
+    ]);
   });
 });

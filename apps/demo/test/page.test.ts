@@ -48,11 +48,23 @@ describe('demo page (production build)', () => {
     await page.goto(`${server.resolvedUrls!.local[0]!}?${query}`);
     await page.waitForFunction(() => window.maskedOpsDemo?.ready === true);
     expect(await page.evaluate(() => typeof window.maskedOps?.core.maskedMean)).toBe('function');
-    const ops = ['maskedSum', 'maskedMean', 'maskedMax', 'maskedMin'];
+    const ops = [
+      'maskedSum',
+      'maskedMean',
+      'maskedMax',
+      'maskedMin',
+      'maskedLogSumExp',
+      'maskedMoments',
+    ];
+    // The agreement matrix has one table per output: maskedMoments has two.
+    const outputs = [...ops.slice(0, -1), 'maskedMoments.mean', 'maskedMoments.variance'];
     expect(await page.$$eval('#op option', (os) => os.map((o) => o.textContent))).toEqual([
       'all',
       ...ops,
     ]);
+    expect(
+      await page.$$eval('#op option', (os) => os.map((o) => (o as HTMLOptionElement).value)),
+    ).toEqual(['all', 'sum', 'mean', 'max', 'min', 'logsumexp', 'moments']);
     await page.waitForSelector('#status[data-state]', { timeout: 540_000 });
 
     const outDir = join(root, 'reports');
@@ -74,18 +86,19 @@ describe('demo page (production build)', () => {
     expect(bars).toEqual(
       ['cpu', 'wasm', 'webgl'].flatMap((b) => [`cases-${b} 1`, `timings-${b} 1`]),
     );
-    // One section per op, each a matrix of the three backends; each cell shows its bound's share.
-    expect(await page.$$eval('#matrix h3', (hs) => hs.map((h) => h.textContent))).toEqual(ops);
+    // One section per output of each op, each a matrix of the three backends; each cell shows its
+    // bound's share.
+    expect(await page.$$eval('#matrix h3', (hs) => hs.map((h) => h.textContent))).toEqual(outputs);
     const headers = await page.$$eval('#matrix table', (tables) =>
       tables.map((t) => Array.from(t.querySelectorAll('th'), (th) => th.textContent)),
     );
     expect(headers).toEqual(
-      ops.map(() => ['backend', 'kernels', 'vs float64 reference', 'cpu', 'wasm', 'webgl']),
+      outputs.map(() => ['backend', 'kernels', 'vs float64 reference', 'cpu', 'wasm', 'webgl']),
     );
     expect(await page.$$eval('#matrix td.FAIL', (tds) => tds.length)).toBe(0);
     const cells = await page.$$eval('#matrix td.PASS', (tds) => tds.map((t) => t.textContent!));
-    // Per op, 3 backends: 3 reference cells + 6 pair cells.
-    expect(cells).toHaveLength(9 * ops.length);
+    // Per output, 3 backends: 3 reference cells + 6 pair cells.
+    expect(cells).toHaveLength(9 * outputs.length);
     for (const c of cells)
       expect(c).toMatch(/^PASS (0 \(exact\)|\d\.\de[-+]\d+ \((<1|\d+)% of bound\))$/);
     // The speed tables follow the same ops: one row per backend.
@@ -103,15 +116,27 @@ describe('demo page (production build)', () => {
     const env = await page.evaluate(() => window.maskedOpsDemo!.environment());
     expect(env.pluginErrors).toEqual({});
 
+    // The kernels column says what ran on each backend (fused, or core's composite fallback).
+    const kernels = await page.$$eval('#matrix table tr td:nth-child(2)', (tds) =>
+      tds.map((t) => t.textContent),
+    );
+    expect(kernels).toHaveLength(3 * outputs.length);
+    for (const k of kernels) expect(k).toMatch(/^(fused|composite)/);
+
     // Run re-runs with the chosen settings: one op, no shared cases.
-    await page.selectOption('#op', 'max');
+    await page.selectOption('#op', 'moments');
     await page.uncheck('#conformance');
     await page.click('#run');
     await page.waitForSelector('#status[data-state]', { timeout: 300_000 });
     expect(await page.getAttribute('#status', 'data-state')).toBe('pass');
     expect(await page.$$eval('#matrix h3', (hs) => hs.map((h) => h.textContent))).toEqual([
-      'maskedMax',
+      'maskedMoments.mean',
+      'maskedMoments.variance',
     ]);
+    expect(await page.$$eval('#speed h3', (hs) => hs.map((h) => h.textContent))).toEqual([
+      'maskedMoments',
+    ]);
+    expect(await page.textContent('#speed')).toContain('tf.moments');
     expect(await page.$$eval('#chart rect[height="10"]', (rs) => rs.length)).toBe(3 * 2 * 3);
     expect(errors).toEqual([]);
   });

@@ -35,7 +35,8 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(', ')}`,
     `ops ${opts.ops.join(', ')}; mask density ${opts.density}, seed ${opts.seed}; median of up to ${opts.reps} timed runs after 1 to ${WARMUP} warm-up runs; a variant stops once its timed runs took --budget-ms ${opts.budgetMs} ms, and one whose first call took longer is timed by that call alone (the runs columns and bench.json's reps say how many runs each median has); fwd+bwd = one tf.grad call (forward + backward)`,
-    "composites as users write them: sum `sum(x * mask)`, mean `sum(x * mask) / sum(mask)`, max/min `where(count > 0, max/min(where(mask, x, ∓Inf)), 0)`; `[..]:all` = mask of x's shape, every axis (a scalar), against the unmasked op with no axis",
+    "composites as users write them: sum `sum(x * mask)`, mean `sum(x * mask) / sum(mask)`, max/min `where(count > 0, max/min(where(mask, x, ∓Inf)), 0)`, logsumexp `m = where(count > 0, max(where(mask, x, -Inf)), 0)`, `s = sum(where(mask, exp(x - m), 0))`, `where(count > 0, log(where(count > 0, s, 1)) + m, -Inf)`, moments `n = maximum(count, 1)`, `mean = sum(where(mask, x, 0)) / n`, `variance = sum(where(mask, x - mean, 0)²) / n` (NaN-free gradients on empty rows too); `[..]:all` = mask of x's shape, every axis (a scalar), against the unmasked op with no axis",
+    "moments (fused, composite and tf.moments alike): a forward call returns mean and variance; fwd+bwd differentiates mean + variance (both outputs' gradients, cotangent ones)",
     'SwiftShader WebGL is a CPU emulation: compare ratios, not absolute webgl times',
     `total ${total.toFixed(0)} s wall (${split}); this Node process used ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s of CPU`,
     `load before: ${before}; after: ${loadAverage()}`,

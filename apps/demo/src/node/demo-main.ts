@@ -10,7 +10,7 @@ import { benchOptionsFrom, parseCli, UsageError } from './args.js';
 import { log, nodeEnvironment, runSession, writeReport } from './run.js';
 import { DEMO_DEFAULTS } from './usage.js';
 
-const AGREEMENT = `Each cell: PASS/FAIL and the largest |difference| over every output and gradient. The verdict is @masked-ops/core/testing's compareValues (docs/SPEC.md "Accuracy"): sums and means within ${TOLERANCE_FACTOR.float32} * (1 + scale) * ceil(log2(count + 1)) of the float64 reference, max and min exactly the float32-rounded reference, gradients within ${TOLERANCE_FACTOR.float32} * (1 + |ref|); a slice with no valid element exactly 0; non-finite values exactly. Between two backends, one's values are compared with the other's as if they were the reference (same counts, scales, exactness). The kernels column says whether the plugin's kernels ran or core's composite fallback.`;
+const AGREEMENT = `Each cell: PASS/FAIL and the largest |difference| over every value of one output, forward and gradient (an op with several outputs, maskedMoments, has a table per output, each gradient that of the output alone). The verdict is @masked-ops/core/testing's compareValues (docs/SPEC.md "Accuracy"): sums, means, log-sum-exps and moments within ${TOLERANCE_FACTOR.float32} * (1 + scale) * ceil(log2(count + 1)) of the float64 reference (the scale of a variance is the largest squared deviation from the mean), max and min exactly the float32-rounded reference, gradients within ${TOLERANCE_FACTOR.float32} * (1 + |ref|); a slice with no valid element exactly the op's empty value (0; -Infinity for logsumexp); non-finite values exactly. Between two backends, one's values are compared with the other's as if they were the reference (same counts, scales, exactness). The kernels column says whether the plugin's kernels ran or core's composite fallback.`;
 
 async function main(): Promise<number> {
   const opts = parseCli(process.argv.slice(2), DEMO_DEFAULTS);
@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   const markdown = [
     '# masked-ops cross-backend matrix',
     environmentMarkdown(env),
-    `## Agreement: ${matrix.ops.map((o) => `${o.op} ${o.cases}`).join(', ')} cases, forward and gradient\n\n${AGREEMENT}`,
+    `## Agreement: ${[...new Set(matrix.ops.map((o) => `${o.op} ${o.cases}`))].join(', ')} cases, forward and gradient\n\n${AGREEMENT}`,
     matrixMarkdown(matrix),
     '## Speed (median ms; ratios: how many times faster the fused op is)',
     benchMarkdown(session.bench),

@@ -10,8 +10,22 @@ export const ALL_BACKENDS = [
   'chromium:webgl',
 ] as const;
 
-/** Core's MASKED_REDUCTIONS, spelled out so that printing the usage does not load tfjs. */
-export const OPS_IN_USAGE = ['sum', 'mean', 'max', 'min'] as const;
+/**
+ * Core's MASKED_REDUCTIONS (reducers, then op names), spelled out so that printing the usage does
+ * not load tfjs (test/cli.test.ts checks them against the table).
+ */
+export const OPS_IN_USAGE = ['sum', 'mean', 'max', 'min', 'logsumexp', 'moments'] as const;
+export const OP_NAMES_IN_USAGE = [
+  'maskedSum',
+  'maskedMean',
+  'maskedMax',
+  'maskedMin',
+  'maskedLogSumExp',
+  'maskedMoments',
+] as const;
+
+/** tfjs's unmasked counterparts (the table's `unmasked`), in the same order. */
+export const UNMASKED_IN_USAGE = ['sum', 'mean', 'max', 'min', 'logSumExp', 'moments'] as const;
 
 /** What differs between `pnpm demo` and `pnpm bench`. */
 export interface CliDefaults {
@@ -54,7 +68,8 @@ export function helpRequested(argv: string[]): boolean {
 
 /** The options both CLIs take, with their defaults. */
 const commonUsage = (d: CliDefaults): string => `
-  --ops LIST                any of ${OPS_IN_USAGE.join(',')} (or maskedSum,maskedMean,maskedMax,maskedMin, or all); default: all
+  --ops LIST                any of ${OPS_IN_USAGE.join(',')}
+                            (or ${OP_NAMES_IN_USAGE.join(',')}, or all); default: all
   --shapes SHAPES           matrix cases of your own; default 64x50x16,8x1000x8
   --bench-shapes SHAPES     shapes to time (default ${d.benchShapes})
                             SHAPES: comma-separated; BxTxF = x [B,T,F] with mask [B,T], pooled over time
@@ -82,5 +97,6 @@ ${commonUsage(DEMO_DEFAULTS)}
 export const BENCH_USAGE = `usage: node apps/demo/dist/node/bench-cli.js [options]   (or: pnpm bench -- [options], which builds first)
 
 Times each fused masked op against the composite users write today and tfjs's unmasked op
-(tf.sum, tf.mean, tf.max, tf.min) on the same input, forward and fwd+bwd (one tf.grad call).
+(${UNMASKED_IN_USAGE.map((u) => `tf.${u}`).join(', ')}) on the same input, forward and fwd+bwd
+(one tf.grad call; of mean + variance for moments, whose calls return both outputs).
 ${commonUsage(BENCH_DEFAULTS)}`;

@@ -6,7 +6,7 @@ import {
   type MatrixSpec,
   matrixRuns,
 } from '../matrix.js';
-import { parseOps } from '../ops.js';
+import { ALL_OPS, parseOps, specOf } from '../ops.js';
 import { matrixFailures, opBenchMarkdown, opMatrixMarkdown } from '../report.js';
 import { parseShapes, shapeLabel } from '../shapes.js';
 import { demoApi, exposeDemo } from './api.js';
@@ -201,9 +201,10 @@ async function run(): Promise<void> {
       kernels[b] = run.kernels;
     }
     const matrix = buildMatrix(matrixRuns(spec), results, undefined, kernels);
+    // One section per output (maskedMoments.mean, maskedMoments.variance).
     $<HTMLElement>('matrix').innerHTML = sections(
-      matrix.ops.map((o) => o.op),
-      (op) => opMatrixMarkdown(matrix, matrix.ops.find((o) => o.op === op)!),
+      matrix.ops.map((o) => o.label),
+      (label) => opMatrixMarkdown(matrix, matrix.ops.find((o) => o.label === label)!),
     );
     const rows: BenchRow[] = [];
     for (const b of backends) {
@@ -227,7 +228,7 @@ async function run(): Promise<void> {
       drawChart(rows);
     }
     const failed = matrixFailures(matrix).length > 0;
-    const cases = matrix.ops.map((o) => `${o.op} ${o.cases}`).join(', ');
+    const cases = [...new Set(matrix.ops.map((o) => `${o.op} ${o.cases}`))].join(', ');
     const seconds = ((performance.now() - started) / 1000).toFixed(0);
     status.textContent = `done in ${seconds} s: ${cases} cases on ${backends.join(', ')}: ${failed ? 'FAIL' : 'all PASS'}`;
     status.dataset['state'] = failed ? 'fail' : 'pass';
@@ -256,7 +257,16 @@ function applyQuery(params: URLSearchParams): void {
   if (conformance !== null) $<HTMLInputElement>('conformance').checked = conformance !== '0';
 }
 
+/** The op picker: "all", then every row of core's table (so a new row shows up by itself). */
+function fillOpPicker(): void {
+  const picker = $<HTMLSelectElement>('op');
+  for (const reducer of ALL_OPS) {
+    picker.add(new Option(specOf(reducer).op, reducer));
+  }
+}
+
 exposeDemo();
+fillOpPicker();
 const query = new URLSearchParams(location.search);
 applyQuery(query);
 $<HTMLFormElement>('controls').addEventListener('submit', (e) => {
