@@ -7,10 +7,13 @@ export const REDUCER_SUM: i32 = 0;
 export const REDUCER_MEAN: i32 = 1;
 export const REDUCER_MAX: i32 = 2;
 export const REDUCER_MIN: i32 = 3;
+export const REDUCER_LOGSUMEXP: i32 = 4;
+export const REDUCER_MOMENTS: i32 = 5;
 
 /**
  * Sums and means add at most this many rows in float32 before the partial row is added into a
  * float64 accumulator row (`inner` f64s of scratch that the driver allocates when a slice has more
- * reduced positions than this). Short slices never touch float64.
+ * reduced positions than this). Short slices never touch float64. The statistics (stats.ts) add
+ * their float32 partials of this many rows into float64 registers instead (no scratch).
  */
 export const ROWS_PER_PARTIAL: i32 = 256;

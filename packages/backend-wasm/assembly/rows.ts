@@ -124,3 +124,23 @@ export function anyNonFinite(p: usize): bool {
   }
   return false;
 }
+
+/** Lanes all-ones where v is NaN or ±Inf (v - v is then NaN, else 0). */
+export function nonFiniteLanes(v: v128): v128 {
+  return f32x4.ne(f32x4.sub(v, v), f32x4.splat(0));
+}
+
+/** Lanes 0 and 1 of a f32x4 as f64x2 (a float32 partial on its way into float64). */
+export function promoteLow(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+/** Lanes 2 and 3 of a f32x4 as f64x2. */
+export function promoteHigh(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+}
+
+/** The f32x4 of two f64x2 halves (each lane rounded once). */
+export function narrow(lo: v128, hi: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}

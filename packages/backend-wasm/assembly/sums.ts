@@ -31,12 +31,17 @@ import {
 import { dividesByCount } from './reducers';
 import { anyNonFinite, SPARSE, sumRows } from './rows';
 
-/** Contiguous reduced axes: x [outer, reduce, mid, inner], mask [outer, reduce, mid]. */
+/**
+ * Contiguous reduced axes: x [outer, reduce, mid, inner], mask [outer, reduce, mid]. Every forward
+ * module exports reduceBlocks and reduceRuns with the same arguments, so one driver calls them
+ * all; `_out1` is the second output of a reducer with two (moments.ts), unused here.
+ */
 export function reduceBlocks(
   reducer: i32,
   x: usize,
   mask: usize,
   out: usize,
+  _out1: usize,
   scratch: usize,
   outer: u32,
   reduce: u32,
@@ -65,6 +70,7 @@ export function reduceRuns(
   x: usize,
   mask: usize,
   out: usize,
+  _out1: usize,
   scratch: usize,
   runs: usize,
   n: u32,

@@ -1,7 +1,15 @@
 // Times the fused kernels against tfjs's unmasked reductions and the composites on the wasm
 // backend in Node (build the package first). Not a test: prints medians in ms.
-//   node scripts/bench.mjs [rounds]
-import { MASKED_REDUCTIONS, maskedMax, maskedMean, maskedMin, maskedSum } from '@masked-ops/core';
+//   node scripts/bench.mjs [rounds] [reducer,...]
+import {
+  MASKED_REDUCTIONS,
+  maskedLogSumExp,
+  maskedMax,
+  maskedMean,
+  maskedMin,
+  maskedMoments,
+  maskedSum,
+} from '@masked-ops/core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // built-in gradients, for tf.grad of the composites
@@ -9,22 +17,60 @@ import '../dist/index.js';
 
 await tf.setBackend('wasm');
 const rounds = Number(process.argv[2] ?? 60);
-const OPS = { sum: maskedSum, mean: maskedMean, max: maskedMax, min: maskedMin };
-const UNMASKED = { sum: tf.sum, mean: tf.mean, max: tf.max, min: tf.min };
+const only = process.argv[3]?.split(',');
+const OPS = {
+  sum: maskedSum,
+  mean: maskedMean,
+  max: maskedMax,
+  min: maskedMin,
+  logsumexp: maskedLogSumExp,
+  moments: maskedMoments,
+};
+const UNMASKED = {
+  sum: tf.sum,
+  mean: tf.mean,
+  max: tf.max,
+  min: tf.min,
+  logsumexp: tf.logSumExp,
+  moments: tf.moments,
+};
 
-/** The composite a user would write without the plugin. */
+/** A result as a list of tensors (moments returns {mean, variance}). */
+const outputs = (r) => (r instanceof tf.Tensor ? [r] : [r.mean, r.variance]);
+/** What tf.grad differentiates: the sum of the outputs, so every output's gradient is paid. */
+const loss = (r) => {
+  const outs = outputs(r);
+  return outs.length === 1 ? outs[0] : tf.addN(outs);
+};
+
+/**
+ * The composite a user would write without the plugin (apps/demo's userComposite: NaN-free on
+ * empty rows, forward and backward).
+ */
 function composite(reducer, x, mask, axis) {
   const m3 = tf.expandDims(mask, -1);
+  const mf = tf.cast(m3, 'float32');
   if (reducer === 'sum' || reducer === 'mean') {
-    const mf = tf.cast(m3, 'float32');
     const s = tf.sum(tf.mul(x, mf), axis);
     return reducer === 'sum' ? s : tf.div(s, tf.maximum(tf.sum(mf, axis), 1));
   }
+  const mb = tf.broadcastTo(m3, x.shape);
+  if (reducer === 'logsumexp') {
+    const some = tf.greater(tf.sum(mf, axis, true), 0);
+    const m = tf.where(some, tf.max(tf.where(mb, x, tf.fill(x.shape, -Infinity)), axis, true), 0);
+    const s = tf.sum(tf.where(mb, tf.exp(tf.sub(x, m)), tf.zerosLike(x)), axis, true);
+    const lse = tf.add(tf.log(tf.where(some, s, tf.onesLike(s))), m);
+    return tf.squeeze(tf.where(some, lse, tf.fill(lse.shape, -Infinity)), [axis]);
+  }
+  if (reducer === 'moments') {
+    const count = tf.maximum(tf.sum(mf, axis, true), 1);
+    const mean = tf.div(tf.sum(tf.where(mb, x, tf.zerosLike(x)), axis, true), count);
+    const deviation = tf.where(mb, tf.sub(x, mean), tf.zerosLike(x));
+    const variance = tf.div(tf.sum(tf.square(deviation), axis, true), count);
+    return { mean: tf.squeeze(mean, [axis]), variance: tf.squeeze(variance, [axis]) };
+  }
   const fillValue = reducer === 'max' ? -Infinity : Infinity;
-  const r = UNMASKED[reducer](
-    tf.where(tf.broadcastTo(m3, x.shape), x, tf.fill(x.shape, fillValue)),
-    axis,
-  );
+  const r = UNMASKED[reducer](tf.where(mb, x, tf.fill(x.shape, fillValue)), axis);
   const count = tf.sum(tf.cast(mask, 'float32'), axis);
   return tf.where(tf.greater(tf.expandDims(count, -1), 0), r, tf.zerosLike(r));
 }
@@ -47,32 +93,38 @@ function median(f) {
 const shape = [256, 200, 64];
 const x = tf.randomNormal(shape);
 const mask = tf.less(tf.randomUniform(shape.slice(0, 2)), 0.5);
-const dy = tf.randomNormal([256, 64]);
+const dy = tf.ones([256, 64]);
 const fmt = (v) => (Number.isNaN(v) ? 'n/a' : `${v.toFixed(2)} ms`);
+const ratio = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? 'n/a' : `${(a / b).toFixed(1)}x`);
 console.log(`x [${shape}] axis 1, mask density 0.5, ${rounds} rounds, median`);
-console.log('op | fused fwd | tf unmasked fwd | composite fwd | fused grad | composite grad');
+console.log(
+  'op | fused fwd | tf unmasked fwd | composite fwd | composite / fused | fused grad | composite grad',
+);
 for (const spec of MASKED_REDUCTIONS) {
   const r = spec.reducer;
+  if (only && !only.includes(r)) continue;
   const op = OPS[r];
   const fused = median(() => op(x, mask, 1));
   const plain = median(() => UNMASKED[r](x, 1));
   const comp = median(() => composite(r, x, mask, 1));
-  const fusedGrad = median(() => tf.grad((v) => op(v, mask, 1))(x, dy));
+  const fusedGrad = median(() => tf.grad((v) => loss(op(v, mask, 1)))(x, dy));
   let compGrad = Number.NaN;
   try {
-    compGrad = median(() => tf.grad((v) => composite(r, v, mask, 1))(x, dy));
+    compGrad = median(() => tf.grad((v) => loss(composite(r, v, mask, 1)))(x, dy));
   } catch {
     // tfjs's gradient of max/min over `where` needs gradients tfjs does not register (Equal).
   }
-  console.log(`${spec.op} | ${[fused, plain, comp, fusedGrad, compGrad].map(fmt).join(' | ')}`);
+  const cells = [fmt(fused), fmt(plain), fmt(comp), ratio(comp, fused), fmt(fusedGrad)];
+  console.log(`${spec.op} | ${[...cells, fmt(compGrad)].join(' | ')}`);
 }
 
-// The README's per-token loss: loss [4096, 4096], full mask, default axis (every axis).
-const loss = tf.randomUniform([4096, 4096]);
-const full = tf.ones([4096, 4096], 'bool');
-const rMedian = median;
-console.log('\nper-token loss [4096, 4096], full mask, default axis');
-console.log(`maskedMean ${fmt(rMedian(() => maskedMean(loss, full)))}`);
-console.log(`maskedSum  ${fmt(rMedian(() => maskedSum(loss, full)))}`);
-console.log(`tf.mean    ${fmt(rMedian(() => tf.mean(loss)))}`);
-console.log(`tf.sum     ${fmt(rMedian(() => tf.sum(loss)))}`);
+if (only === undefined) {
+  // The README's per-token loss: loss [4096, 4096], full mask, default axis (every axis).
+  const perToken = tf.randomUniform([4096, 4096]);
+  const full = tf.ones([4096, 4096], 'bool');
+  console.log('\nper-token loss [4096, 4096], full mask, default axis');
+  console.log(`maskedMean ${fmt(median(() => maskedMean(perToken, full)))}`);
+  console.log(`maskedSum  ${fmt(median(() => maskedSum(perToken, full)))}`);
+  console.log(`tf.mean    ${fmt(median(() => tf.mean(perToken)))}`);
+  console.log(`tf.sum     ${fmt(median(() => tf.sum(perToken)))}`);
+}

@@ -31,7 +31,11 @@ const modules = {
   sums: 'assembly/sums.ts',
   // Forward masked reduce of the extrema (max, min).
   extrema: 'assembly/extrema.ts',
-  // Gradients: dy broadcast to the valid (tied) positions.
+  // Forward masked logsumexp (running max, then the sum of e^(x - max)).
+  logsumexp: 'assembly/logsumexp.ts',
+  // Forward masked moments (mean and variance from shifted sums).
+  moments: 'assembly/moments.ts',
+  // Gradients: dy broadcast to the valid (tied) positions, or a formula there (statistics).
   broadcast: 'assembly/broadcast.ts',
 };
 
@@ -163,7 +167,7 @@ function exportedSignatures(file) {
         if (!/^(i32|u32|usize|f32|f64|bool)$/.test(type)) {
           throw new Error(`${file}: ${fn}(${pname}: ${type}) is not a 32-bit or float parameter`);
         }
-        return pname;
+        return pname.replace(/^_/, ''); // unused in this module, not on the JS side
       });
     if (result !== 'void') throw new Error(`${file}: ${fn} returns ${result}, expected void`);
     found.push({ fn, params });

@@ -13,21 +13,27 @@ import type { WasmReducer } from './reducers.js';
 
 /**
  * The forward driver of every reducer: one pass over x in place on the wasm heap, writing
- * straight into the output (every element: tfjs does not zero it). Contiguous reduced axes go to
- * `reduceBlocks` as three numbers; any other axis set to `reduceRuns` with the runs' sizes and
- * strides (a few int32s on the heap for the call). Sums and means over slices longer than
+ * straight into the output (every element: tfjs does not zero it); a row with several outputs
+ * (moments: mean, variance) gets them in its `outputs` order, the kernel the second as `out1` (0
+ * when there is none). Contiguous reduced axes go to `reduceBlocks` as three numbers; any other
+ * axis set to `reduceRuns` with the runs' sizes and strides (a few int32s on the heap for the
+ * call). Sums and means over slices longer than
  * ROWS_PER_PARTIAL also get `inner` f64s of scratch for their float64 accumulator row.
  */
 export function maskedReduceKernel(spec: MaskedReduction, reducer: WasmReducer): KernelFunc {
-  return ({ inputs, backend, attrs }): TensorInfo => {
+  return ({ inputs, backend, attrs }): TensorInfo | TensorInfo[] => {
     const { x, mask } = inputs as MaskedReduceInputs;
     const { axis, keepDims } = asReduceAttrs(attrs);
     const wasm = backend as unknown as WasmBackendLike;
     const g = maskedGeometry(x.shape, mask.shape, axis, keepDims);
     const heap = new CallHeap(wasm, spec.op);
     try {
-      const out = heap.allocate(g.outShape, 'float32', 'output');
-      if (g.keptSize * g.inner === 0) return heap.keep(out); // empty output: nothing to write
+      const outs = spec.outputs.map(() => heap.allocate(g.outShape, 'float32', 'output'));
+      const result = (): TensorInfo | TensorInfo[] => {
+        const kept = outs.map((o) => heap.keep(o));
+        return kept.length === 1 ? kept[0]! : kept;
+      };
+      if (g.keptSize * g.inner === 0) return result(); // empty outputs: nothing to write
 
       const accFloats =
         reducer.accumulates && g.reduceSize > ROWS_PER_PARTIAL ? 2 * g.inner + 1 : 0;
@@ -44,13 +50,15 @@ export function maskedReduceKernel(spec: MaskedReduction, reducer: WasmReducer):
       const k = kernelModule(wasm, reducer.module);
       const xAt = offsetOf(wasm, x);
       const maskAt = offsetOf(wasm, mask);
+      const out = outs[0]!.offset;
+      const out1 = outs[1]?.offset ?? 0;
       if (g.blocks !== null) {
         const { outer, reduce, mid } = g.blocks;
-        k.reduceBlocks(reducer.code, xAt, maskAt, out.offset, acc, outer, reduce, mid, g.inner);
+        k.reduceBlocks(reducer.code, xAt, maskAt, out, out1, acc, outer, reduce, mid, g.inner);
       } else {
-        k.reduceRuns(reducer.code, xAt, maskAt, out.offset, acc, runsAt, g.inner);
+        k.reduceRuns(reducer.code, xAt, maskAt, out, out1, acc, runsAt, g.inner);
       }
-      return heap.keep(out);
+      return result();
     } finally {
       heap.release();
     }

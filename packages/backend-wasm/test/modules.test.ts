@@ -33,8 +33,14 @@ const VARIANTS = [
   ['scalar', { simd: false, shared: false }],
 ] as const;
 
-it('there are two forward modules (sums, extrema) and a gradient module', () => {
-  expect(Object.keys(MODULE_BINARIES).sort()).toEqual(['broadcast', 'extrema', 'sums']);
+it('there are four forward modules (sums, extrema, logsumexp, moments) and a gradient module', () => {
+  expect(Object.keys(MODULE_BINARIES).sort()).toEqual([
+    'broadcast',
+    'extrema',
+    'logsumexp',
+    'moments',
+    'sums',
+  ]);
 });
 
 for (const name of Object.keys(MODULE_BINARIES) as KernelModuleName[]) {
