@@ -82,6 +82,7 @@ export {
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
   referenceMaskedReduceGradAdjoint,
+  referenceMaskedReduceGradScales,
 } from './reference/masked_reduce.js';
 export { REFERENCE_REDUCERS, type ReferenceReducer } from './reference/reducers.js';
 export { type MaskedArgInfo, validateMaskedArgs } from './validate.js';

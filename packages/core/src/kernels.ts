@@ -20,6 +20,8 @@ export type MaskedReduceGradInputs = {
   mask: TensorInfo;
   x?: TensorInfo;
   y?: TensorInfo;
+  /** The cotangent of a second output (moments: d variance), keepDims layout. */
+  dy1?: TensorInfo;
 };
 
 /** tfjs types attrs as a loose map; these views keep kernels typed without `any`. */

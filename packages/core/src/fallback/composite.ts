@@ -213,7 +213,13 @@ export function compositeMaskedReduceGrad(
         // (NaN != -Inf, so a NaN y still propagates.) exp(x - y) is zeroed off the live
         // positions before it meets dy, so double backprop never sees 0 * Inf there.
         const live = logicalAnd(m, notEqual(ys, scalar(Number.NEGATIVE_INFINITY)));
-        const e = where(live, exp(sub(xs, ys)), zeros(xShape));
+        // A NaN y makes every valid dx NaN: said explicitly, as WGSL's exp(NaN) on webgpu need not
+        // be NaN.
+        const e = where(
+          live,
+          where(isNaNOp(ys), scalar(Number.NaN), exp(sub(xs, ys))),
+          zeros(xShape),
+        );
         return where(live, mul(dy, e), zeros(xShape));
       }
       case 'moments': {

@@ -95,11 +95,13 @@ function sliceGradients(
   axis: readonly number[],
   dyOf: (o: number) => number,
   output: number,
-): { g: number[]; grads: number[] }[] {
+): { g: number[]; grads: number[]; scales: number[] }[] {
   const r = reducerOf(reducer);
   return slices(xShape, mask, maskShape, axis).map((g, o) => {
     const vs = g.map((i) => x[i]!);
-    return { g, grads: r.backward(vs, dyOf(o), output) };
+    const grads = r.backward(vs, dyOf(o), output);
+    const scales = r.gradScale?.(vs, dyOf(o), output, grads) ?? grads.map(Math.abs);
+    return { g, grads, scales };
   });
 }
 
@@ -126,6 +128,38 @@ export function referenceMaskedReduceGrad(
     },
   );
   return dx;
+}
+
+/**
+ * The error-bound scale of each element of {@link referenceMaskedReduceGrad}'s result (0 at
+ * masked positions): |dx| plus what the gradient inherits from the op's float32 output.
+ */
+export function referenceMaskedReduceGradScales(
+  reducer: ReferenceName,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  xShape: readonly number[],
+  mask: ArrayLike<number | boolean>,
+  maskShape: readonly number[],
+  axis: readonly number[],
+  output = 0,
+): Float64Array {
+  const out = new Float64Array(xShape.reduce((p, d) => p * d, 1));
+  for (const { g, scales } of sliceGradients(
+    reducer,
+    x,
+    xShape,
+    mask,
+    maskShape,
+    axis,
+    (o) => dy[o]!,
+    output,
+  )) {
+    g.forEach((i, j) => {
+      out[i] = scales[j]!;
+    });
+  }
+  return out;
 }
 
 /**

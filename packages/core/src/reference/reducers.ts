@@ -26,7 +26,26 @@ export interface ReferenceReducer {
   exact: boolean;
   /** Per output: linear in the values (a finite-difference gradient check is then exact). */
   linear: readonly boolean[];
+  /**
+   * The error-bound scale of each gradient element (default |gradient|). A gradient evaluated at
+   * the op's own float32 output inherits that output's allowed error (docs/SPEC.md "Accuracy"):
+   * log-sum-exp's `dy * exp(x - y)` is off by the factor exp(error of y), the variance's
+   * `2 dy (x - mean) / count` by `2 dy / count` times the mean's error.
+   */
+  gradScale?(values: readonly number[], dy: number, output: number, grads: number[]): number[];
 }
+
+/** The depth factor of the bound, as docs/SPEC.md "Accuracy" writes it. */
+const depth = (count: number): number => Math.max(1, Math.ceil(Math.log2(count + 1)));
+
+/**
+ * The allowed error of a forward output over `values` (in units of the bound's c): only where it
+ * is finite (a non-finite output is matched exactly, and so are the gradients that read it).
+ */
+const outputError = (values: readonly number[]): number => {
+  const e = (1 + maxAbs(values)) * depth(values.length);
+  return Number.isFinite(e) ? e : 0;
+};
 
 const maxAbs = (values: readonly number[]): number =>
   values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -102,6 +121,10 @@ export const REFERENCE_REDUCERS = {
     scale: maxAbs,
     exact: false,
     linear: [false],
+    gradScale: (values, _dy, _output, grads) => {
+      const yError = outputError(values);
+      return grads.map((g) => Math.abs(g) * (1 + yError));
+    },
   },
   moments: {
     outputs: 2,
@@ -119,5 +142,10 @@ export const REFERENCE_REDUCERS = {
     },
     exact: false,
     linear: [true, false],
+    gradScale: (values, dy, output, grads) => {
+      if (output === 0) return grads.map(Math.abs);
+      const meanError = outputError(values);
+      return grads.map((g) => Math.abs(g) + (2 * Math.abs(dy) * meanError) / values.length);
+    },
   },
 } satisfies Record<string, ReferenceReducer>;

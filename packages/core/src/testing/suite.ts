@@ -27,6 +27,7 @@ import {
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
   referenceMaskedReduceGradAdjoint,
+  referenceMaskedReduceGradScales,
 } from '../reference/masked_reduce.js';
 import { REFERENCE_REDUCERS } from '../reference/reducers.js';
 import { type ConformanceCase, conformanceCases } from './cases.js';
@@ -182,7 +183,17 @@ async function checkOutput(
     axis,
     k,
   );
-  compareWithReference(`${label} gradient`, gotDx, { values: refDx }, precision);
+  const scales = referenceMaskedReduceGradScales(
+    spec.reducer,
+    xs,
+    c.dy,
+    c.xShape,
+    c.mask,
+    c.maskShape,
+    axis,
+    k,
+  );
+  compareWithReference(`${label} gradient`, gotDx, { values: refDx, scales }, precision);
 
   if (c.numericGradient && precision === 'float32' && REFERENCE_REDUCERS[spec.reducer].linear[k]) {
     await checkNumericGradient(op, c, gotDx);
