@@ -213,11 +213,12 @@ export function compositeMaskedReduceGrad(
         // (NaN != -Inf, so a NaN y still propagates.) exp(x - y) is zeroed off the live
         // positions before it meets dy, so double backprop never sees 0 * Inf there.
         const live = logicalAnd(m, notEqual(ys, scalar(Number.NEGATIVE_INFINITY)));
-        // A NaN y makes every valid dx NaN: said explicitly, as WGSL's exp(NaN) on webgpu need not
-        // be NaN.
+        // NaN where x - y is (a NaN y, or x = y = +Inf), said explicitly: WGSL's exp(NaN) on
+        // webgpu need not be NaN.
+        const diff = sub(xs, ys);
         const e = where(
           live,
-          where(isNaNOp(ys), scalar(Number.NaN), exp(sub(xs, ys))),
+          where(logicalOr(isNaNOp(diff), isNaNOp(ys)), scalar(Number.NaN), exp(diff)),
           zeros(xShape),
         );
         return where(live, mul(dy, e), zeros(xShape));
