@@ -2,12 +2,18 @@ import { serialization } from '@tensorflow/tfjs-core';
 import { NEW_LAYER_CLASSES } from './register.js';
 
 // Importing the package registers only the classes whose names are new to tfjs
-// (`MaskedMeanPooling`, `MaskedMaxPooling`), so saved models that use them load. It does NOT
-// replace tfjs-layers' `GlobalAveragePooling1D` / `GlobalMaxPooling1D` for model loading: that
-// changes what existing model files compute, so it takes an explicit `registerMaskingLayers()`.
+// (`MaskedMeanPooling`, `MaskedMaxPooling`, `EmbeddingBag`), so saved models that use them load.
+// It does NOT replace tfjs-layers' `GlobalAveragePooling1D` / `GlobalMaxPooling1D` for model
+// loading: that changes what existing model files compute, so it takes an explicit
+// `registerMaskingLayers()`.
 // (`@masked-ops/core`, imported by the layers, registers the gradients of the masked ops.)
 for (const cls of NEW_LAYER_CLASSES) serialization.registerClass(cls);
 
+export {
+  EmbeddingBag,
+  type EmbeddingBagLayerArgs,
+  embeddingBagLayer,
+} from './embedding_bag.js';
 export {
   GlobalAveragePooling1D,
   type GlobalAveragePooling1DLayerArgs,
@@ -36,3 +42,9 @@ export type {
 } from './pooling.js';
 export { maskingLayersRegistered, registerMaskingLayers } from './register.js';
 export type { DataFormat, DataFormatArg } from './types.js';
+export type {
+  ConstraintArg,
+  InitializerArg,
+  RegularizerArg,
+  SerializedWeightArg,
+} from './weight_args.js';

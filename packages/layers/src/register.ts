@@ -1,4 +1,5 @@
 import { serialization } from '@tensorflow/tfjs-core';
+import { EmbeddingBag } from './embedding_bag.js';
 import { GlobalAveragePooling1D } from './global_average_pooling_1d.js';
 import { GlobalMaxPooling1D } from './global_max_pooling_1d.js';
 import { MaskedMaxPooling } from './masked_max_pooling.js';
@@ -7,7 +8,11 @@ import { MaskedMeanPooling } from './masked_mean_pooling.js';
 type Registered = serialization.SerializableConstructor<serialization.Serializable>;
 
 /** Classes under names new to tfjs: importing the package registers them (index.ts). */
-export const NEW_LAYER_CLASSES: readonly Registered[] = [MaskedMeanPooling, MaskedMaxPooling];
+export const NEW_LAYER_CLASSES: readonly Registered[] = [
+  MaskedMeanPooling,
+  MaskedMaxPooling,
+  EmbeddingBag,
+];
 
 /** Classes that take over a name tfjs-layers already registers: only `registerMaskingLayers()`. */
 const REPLACING_LAYER_CLASSES: readonly Registered[] = [GlobalAveragePooling1D, GlobalMaxPooling1D];
@@ -28,8 +33,8 @@ const registered = (className: string): Registered | undefined =>
  * `data_format: "channels_first"` / `keepdims: true`, which tfjs's classes ignore, now apply as in
  * Keras. Calling it again is harmless.
  *
- * Also registers `MaskedMeanPooling` and `MaskedMaxPooling` (new names, which importing the package
- * already does).
+ * Also registers `MaskedMeanPooling`, `MaskedMaxPooling` and `EmbeddingBag` (new names, which
+ * importing the package already does).
  *
  * @returns a function that puts back whatever classes were registered under those two names before
  *   this call (normally tfjs-layers' own), e.g. for tests.

@@ -3,14 +3,20 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@masked-ops/backend-cpu';
 import { io, setBackend, type Tensor, tensor, tensor1d, tensor2d } from '@tensorflow/tfjs-core';
 import {
+  constraints,
   model as functionalModel,
+  initializers,
   type LayersModel,
   layers,
   loadLayersModel,
+  models,
+  regularizers,
   type SymbolicTensor,
 } from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  EmbeddingBag,
+  embeddingBagLayer,
   GlobalAveragePooling1D,
   GlobalMaxPooling1D,
   globalAveragePooling1d,
@@ -230,5 +236,86 @@ describe('save / load round trip', () => {
     // No mask: both classes compute mean over steps [3, 4] -> 3 + 40.
     expect(await predict(loaded, x)).toEqual([43]);
     expect(await predict(original, x)).toEqual([43]);
+  });
+
+  it('EmbeddingBag keeps its class, config (every key) and table (registered on import, no call needed)', async () => {
+    // A DeepFM-style pair of fields: a multi-valued one (bags of up to 4 ids, padded with the last
+    // row) and a single-valued one through tfjs's own Embedding.
+    const tags = layers.input({ shape: [4], name: 'tags' });
+    const user = layers.input({ shape: [1], name: 'user' });
+    const bag = embeddingBagLayer({
+      name: 'tags_bag',
+      inputDim: 6,
+      outputDim: 3,
+      mode: 'max',
+      paddingId: -1,
+      embeddingsInitializer: initializers.randomNormal({ mean: 0, stddev: 1, seed: 21 }),
+      embeddingsRegularizer: regularizers.l1l2({ l1: 0.01, l2: 0.02 }),
+      embeddingsConstraint: constraints.maxNorm({ maxValue: 3, axis: 1 }),
+    }).apply(tags) as SymbolicTensor;
+    const userVec = layers
+      .flatten()
+      .apply(layers.embedding({ inputDim: 4, outputDim: 3, name: 'user_emb' }).apply(user));
+    const out = layers
+      .dense({ units: 1, name: 'out' })
+      .apply(layers.concatenate().apply([bag, userVec as SymbolicTensor]));
+    const original = functionalModel({ inputs: [tags, user], outputs: out as SymbolicTensor });
+    const x = [
+      tensor2d([
+        [1, 2, 5, 5],
+        [5, 5, 5, 5],
+        [0, 3, 3, 4],
+      ]),
+      tensor2d([[0], [3], [1]]),
+    ];
+    const predictAll = async (m: LayersModel) => {
+      const y = m.predict(x) as Tensor;
+      const v = Array.from(await y.data());
+      y.dispose();
+      return v;
+    };
+    const before = await predictAll(original);
+
+    const artifacts = await saveToMemory(original);
+    expect(savedLayer(artifacts, 'tags_bag')).toMatchObject({
+      class_name: 'EmbeddingBag',
+      config: {
+        name: 'tags_bag',
+        trainable: true,
+        batch_input_shape: [null, null],
+        input_dim: 6,
+        output_dim: 3,
+        mode: 'max',
+        padding_id: -1,
+        embeddings_initializer: {
+          class_name: 'RandomNormal',
+          config: { mean: 0, stddev: 1, seed: 21 },
+        },
+        embeddings_regularizer: { class_name: 'L1L2', config: { l1: 0.01, l2: 0.02 } },
+        embeddings_constraint: { class_name: 'MaxNorm', config: { max_value: 3, axis: 1 } },
+      },
+    });
+
+    const checkLoaded = async (loaded: LayersModel) => {
+      const layer = loaded.getLayer('tags_bag');
+      expect(layer).toBeInstanceOf(EmbeddingBag);
+      expect(layer.getConfig()).toEqual(original.getLayer('tags_bag').getConfig());
+      expect(layer.losses).toHaveLength(1);
+      const after = await predictAll(loaded);
+      // Loading writes the table through its maxNorm constraint: norms are far below 3, so only
+      // maxNorm's epsilon (1e-7 relative) moves the values.
+      after.forEach((v, i) => {
+        expect(v).toBeCloseTo(before[i]!, 5);
+      });
+    };
+    await checkLoaded(await loadLayersModel(io.fromMemory(artifacts)));
+
+    // toJSON -> modelFromJSON (topology only, fresh weights): the same layers and configs.
+    const fromJson = await models.modelFromJSON(JSON.parse(original.toJSON(null, true) as string));
+    expect(fromJson.getLayer('tags_bag')).toBeInstanceOf(EmbeddingBag);
+    expect(fromJson.getLayer('tags_bag').getConfig()).toEqual(
+      original.getLayer('tags_bag').getConfig(),
+    );
+    for (const t of x) t.dispose();
   });
 });

@@ -2,11 +2,19 @@
  * The end-to-end checks every backend runs (cpu and wasm in Node, webgl in headless Chromium):
  * the issue's example, Masking -> LSTM -> pooling against the float64 reference, training on
  * padded sequences, and tensor leaks, for mean pooling; the same example, gradients, training and
- * leaks for max pooling. The caller imports the backend (and its plugin) and names it.
+ * leaks for max pooling; EmbeddingBag's outputs and gradients against the float64 reference in
+ * every mode, training and leaks. The caller imports the backend (and its plugin) and names it.
  */
 import { MASKED_MAX, MASKED_MEAN } from '@masked-ops/core';
 import { getBackend, getKernel, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BAG_CASES,
+  BAG_MODES,
+  bagForwardScenario,
+  bagGradScenario,
+  bagLeakScenario,
+} from './bag_scenarios.js';
 import {
   EMBEDDING_GRAD_EXPECTED,
   embeddingMaxGradScenario,
@@ -196,6 +204,48 @@ export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOption
         const [before, after] = await predictLeak(model, rows);
         expect(after).toBe(before);
         model.dispose();
+      });
+    });
+
+    // Runs core's EmbeddingBag kernels where the backend's plugin registers them, else core's
+    // built-in-op fallback; either must match the float64 reference.
+    describe('EmbeddingBag', () => {
+      for (const c of BAG_CASES) {
+        for (const mode of BAG_MODES) {
+          it(`${mode}, ${c.label}: predict on float32 ids equals the float64 referenceEmbeddingBag`, async () => {
+            const { output, problems } = await bagForwardScenario(c, mode);
+            expect(problems).toEqual([]);
+            // The empty bag (all padding) is exactly zeros; the poisoned padding row never leaks.
+            if (c.paddingId !== null) expect(output[1]).toEqual([0, 0, 0]);
+            expect(output.flat().every(Number.isFinite)).toBe(true);
+          });
+
+          it(`${mode}, ${c.label}: the gradient reaches the table only at real ids (referenceEmbeddingBagGrad)`, async () => {
+            const { dTable, problems, untouchedRows } = await bagGradScenario(c, mode);
+            expect(problems).toEqual([]);
+            for (const r of untouchedRows) expect(dTable[r]).toEqual([0, 0, 0]);
+            if (c.paddingId !== null) {
+              const pad = c.paddingId < 0 ? c.paddingId + dTable.length : c.paddingId;
+              expect(untouchedRows).toContain(pad);
+            }
+          });
+        }
+      }
+
+      for (const mode of ['mean', 'max'] as const) {
+        it(`model.fit (EmbeddingBag ${mode} -> Dense) on the padded task: loss falls >= ${FIT_MIN_FACTOR}x, no NaN, no leak`, async () => {
+          const r = await fitScenario('bag', 'masked', mode);
+          onFit?.('bag', r.initialLoss / r.finalLoss, mode);
+          expect(Number.isFinite(r.initialLoss)).toBe(true);
+          expect(r.epochLosses.every(Number.isFinite)).toBe(true);
+          expect(r.weightsFinite).toBe(true);
+          expect(r.finalLoss).toBeLessThan(r.initialLoss / FIT_MIN_FACTOR);
+          expect(r.tensorsAfterFit).toBe(r.tensorsBeforeFit);
+        });
+      }
+
+      it('predict and a gradient leak no tensor', async () => {
+        expect(await bagLeakScenario()).toEqual({ predict: 0, grad: 0 });
       });
     });
   });

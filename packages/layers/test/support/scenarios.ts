@@ -26,7 +26,7 @@ import {
   type SymbolicTensor,
   sequential,
 } from '@tensorflow/tfjs-layers';
-import { globalAveragePooling1d, globalMaxPooling1d } from '../../src/index.js';
+import { embeddingBagLayer, globalAveragePooling1d, globalMaxPooling1d } from '../../src/index.js';
 
 /** Which reduction the pooling layer applies: GlobalAveragePooling1D or GlobalMaxPooling1D. */
 export type PoolReducer = 'mean' | 'max';
@@ -329,13 +329,15 @@ export function paddedSequenceTask(reducer: PoolReducer = 'mean'): {
 }
 
 /**
- * Two models for the same task. `'embedding'`: Embedding(maskZero) -> pooling -> Dense, the Keras
+ * Three models for the same task. `'embedding'`: Embedding(maskZero) -> pooling -> Dense, the Keras
  * pattern. `'onehot'`: one-hot float tokens (padding = all-zero vectors) -> Masking -> Dense
  * (applied per step) -> pooling -> Dense, the same function without a Gather: tfjs-backend-wasm
  * 4.22 has no `UnsortedSegmentSum` kernel, which the gradient of Gather (i.e. of Embedding) needs,
- * so an Embedding cannot be trained on wasm at all.
+ * so an Embedding cannot be trained on stock wasm. `'bag'`: this package's EmbeddingBag (mode =
+ * the reducer, paddingId 0) -> Dense, the pooling inside the bag (its gradient is core's own
+ * kernels or scatter-add, never UnsortedSegmentSum).
  */
-export type FitKind = 'embedding' | 'onehot';
+export type FitKind = 'embedding' | 'onehot' | 'bag';
 
 export function fitModel(
   kind: FitKind,
@@ -343,7 +345,22 @@ export function fitModel(
   reducer: PoolReducer = 'mean',
 ): LayersModel {
   const model = sequential();
-  if (kind === 'embedding') {
+  if (kind === 'bag') {
+    model.add(
+      embeddingBagLayer({
+        inputDim: 10,
+        outputDim: 4,
+        mode: reducer,
+        paddingId: 0,
+        inputShape: [FIT_STEPS],
+        embeddingsInitializer: initializers.randomUniform({
+          minval: -0.05,
+          maxval: 0.05,
+          seed: 11,
+        }),
+      }),
+    );
+  } else if (kind === 'embedding') {
     model.add(
       layers.embedding({
         inputDim: 10,
@@ -363,7 +380,7 @@ export function fitModel(
       layers.dense({ units: 4, kernelInitializer: initializers.glorotUniform({ seed: 11 }) }),
     );
   }
-  model.add(poolingLayer(pooling, reducer));
+  if (kind !== 'bag') model.add(poolingLayer(pooling, reducer));
   model.add(
     layers.dense({ units: 1, kernelInitializer: initializers.glorotUniform({ seed: 12 }) }),
   );
@@ -373,7 +390,8 @@ export function fitModel(
 
 /** Token ids as the model's input: ids, or one-hot vectors with padding (0) as all zeros. */
 function fitInput(kind: FitKind, tokens: number[][]): Tensor {
-  if (kind === 'embedding') return tensor2d(tokens);
+  // Float32 ids, as a model's default Input takes them: the embedding layers cast to int32.
+  if (kind !== 'onehot') return tensor2d(tokens);
   const values = new Float32Array(FIT_SAMPLES * FIT_STEPS * 10);
   tokens.forEach((row, b) => {
     row.forEach((id, t) => {
