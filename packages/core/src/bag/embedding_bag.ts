@@ -24,9 +24,9 @@ export interface EmbeddingBagOptions {
   mode?: EmbeddingBagMode;
   /**
    * Ids equal to this are skipped: not counted, never the max, no gradient. Negative values count
-   * from the end (-1 is the last row), as PyTorch's `padding_idx`.
+   * from the end (-1 is the last row), as PyTorch's `padding_idx`. `null` or absent: none.
    */
-  paddingId?: number;
+  paddingId?: number | null;
   /** Weights of each id (the shape of ids), mode 'sum' only: each row is scaled before the sum. */
   perSampleWeights?: Tensor | TensorLike;
   /** With 1-D ids: where each bag starts (int32, `[batch]`, starting at 0). */
