@@ -2,16 +2,27 @@ import '@masked-ops/core'; // registers the gradients that call the gradient ker
 import { registerKernel } from '@tensorflow/tfjs-core';
 import { cpuKernelConfigs } from './register_all_kernels.js';
 
-// Importing the package registers every kernel of core's op table for 'cpu'. Kernels are looked
-// up per call, so this works whether or not the cpu backend is already active.
+// Importing the package registers every kernel of core's op table, and the embedding bag's, for
+// 'cpu'. Kernels are looked up per call, so this works whether or not the cpu backend is already
+// active.
 for (const config of cpuKernelConfigs) registerKernel(config);
 
+export {
+  embeddingBagCpu,
+  embeddingBagGradCpu,
+  embeddingBagSampleWeightsGradCpu,
+} from './embedding_bag.js';
 export { maskedReduceCpu } from './masked_reduce.js';
 export { maskedReduceGradCpu } from './masked_reduce_grad.js';
 export {
+  type BagGradData,
+  CPU_BAG_FOLDS,
+  CPU_BAG_GRADS,
   CPU_GRAD_REDUCERS,
   CPU_REDUCERS,
+  type CpuBagFold,
+  type CpuBagGrad,
   type CpuGradReducer,
   type CpuReducer,
 } from './reducers.js';
-export { cpuKernelConfigs } from './register_all_kernels.js';
+export { cpuBagKernelConfigs, cpuKernelConfigs } from './register_all_kernels.js';

@@ -1,4 +1,4 @@
-import type { ReducerName } from '@masked-ops/core';
+import type { EmbeddingBagMode, ReducerName } from '@masked-ops/core';
 import { fastExp } from './exp.js';
 
 /**
@@ -73,6 +73,20 @@ export interface CpuGradReducer {
 /** Indexed by a mask byte: what a branch-free loop adds to x to make a masked position lose. */
 const LOSE = Float64Array.of(Number.NEGATIVE_INFINITY, 0);
 
+/**
+ * acc[f] += scale * row f, for the row of `inner` values at `base`: the sum's step, shared by the
+ * masked reduce (scale 1: x * 1 is x, NaN and Inf included) and the embedding bag (scale: the
+ * per-sample weight).
+ */
+function addRow(acc: Float64Array, xs: Float32Array, base: number, inner: number, scale: number) {
+  for (let f = 0; f < inner; f++) acc[f]! += scale * xs[base + f]!;
+}
+
+/** acc[f] = max(acc[f], sign * row f): the extremum's step (see foldExtremum), shared likewise. */
+function maxRow(acc: Float64Array, xs: Float32Array, base: number, inner: number, sign: number) {
+  for (let f = 0; f < inner; f++) acc[f] = Math.max(acc[f]!, sign * xs[base + f]!);
+}
+
 /** Writes one float64 row of acc (from `from`) to an output row. */
 function copyOut(
   acc: Float64Array,
@@ -114,8 +128,7 @@ function foldSum(
   for (let t = 0, m = start; t < n; t++, m += stride) {
     if (valid[m] === 0) continue; // selection, not multiplication: NaN/Inf here never leak
     count++;
-    const base = m * inner;
-    for (let f = 0; f < inner; f++) acc[f]! += xs[base + f]!;
+    addRow(acc, xs, m * inner, inner, 1);
   }
   return count;
 }
@@ -155,8 +168,7 @@ function foldExtremum(
   for (let t = 0, m = start; t < n; t++, m += stride) {
     if (valid[m] === 0) continue;
     count++;
-    const base = m * inner;
-    for (let f = 0; f < inner; f++) acc[f] = Math.max(acc[f]!, sign * xs[base + f]!);
+    maxRow(acc, xs, m * inner, inner, sign);
   }
   return count;
 }
@@ -437,5 +449,138 @@ export const CPU_GRAD_REDUCERS: Record<ReducerName, CpuGradReducer> = {
         }
       }
     },
+  },
+};
+
+/*
+ * The embedding bag (docs/SPEC.md "Embedding bag") is the masked reduce with another row source
+ * and mask: bag b folds the weight rows `ids[i]` for i in [offsets[b], offsets[b + 1]), skipping
+ * the padding id. Its forward kernel keeps the sum / mean / max reducers' state, init and finish
+ * (CPU_REDUCERS) and swaps only the fold below, which reads the rows through the ids: one pass,
+ * never an [nnz, dim] gather. Ids are range-checked by the kernel before any of these run.
+ */
+
+/**
+ * Folds bag [from, to) into acc; returns its real ids (not `pad`; -1: no padding id).
+ * `scales`: the per-sample weights (mode 'sum' only).
+ */
+export type CpuBagFold = (
+  acc: Float64Array,
+  ws: Float32Array,
+  ids: Int32Array,
+  scales: Float32Array | undefined,
+  from: number,
+  to: number,
+  pad: number,
+  dim: number,
+) => number;
+
+const foldBagSum: CpuBagFold = (acc, ws, ids, scales, from, to, pad, dim) => {
+  let count = 0;
+  // Selection, never multiplication by a 0/1 mask: NaN/Inf in the padding row never leak.
+  if (scales === undefined) {
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!;
+      if (id === pad) continue;
+      count++;
+      addRow(acc, ws, id * dim, dim, 1);
+    }
+  } else {
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!;
+      if (id === pad) continue;
+      count++;
+      addRow(acc, ws, id * dim, dim, scales[i]!); // float32 * float32 is exact in float64
+    }
+  }
+  return count;
+};
+
+const foldBagMax: CpuBagFold = (acc, ws, ids, _scales, from, to, pad, dim) => {
+  let count = 0;
+  for (let i = from; i < to; i++) {
+    const id = ids[i]!;
+    if (id === pad) continue;
+    count++;
+    maxRow(acc, ws, id * dim, dim, 1);
+  }
+  return count;
+};
+
+/** The fold of each mode; init and finish are CPU_REDUCERS[mode]'s. */
+export const CPU_BAG_FOLDS: Record<EmbeddingBagMode, CpuBagFold> = {
+  sum: foldBagSum,
+  mean: foldBagSum,
+  max: foldBagMax,
+};
+
+/** Data of one d-weight call; `scales` with per-sample weights, `ws`/`ys` for mode 'max'. */
+export interface BagGradData {
+  /** d weight `[numEmbeddings, dim]`, zero-filled by the kernel: untouched rows stay 0. */
+  dw: Float32Array;
+  /** `[batch, dim]`. */
+  dy: Float32Array;
+  ids: Int32Array;
+  pad: number;
+  dim: number;
+  scales?: Float32Array;
+  ws?: Float32Array;
+  /** The forward output `[batch, dim]`. */
+  ys?: Float32Array;
+  /** `dim` float64s of scratch (the tie counts of mode 'max'). */
+  st: Float64Array;
+}
+
+/** Scatter-adds bag b's share of dy into the rows of its real ids. */
+export type CpuBagGrad = (d: BagGradData, b: number, from: number, to: number) => void;
+
+/**
+ * dw[id] += coefficient * dy[b] for every real id of bag [from, to) (the coefficient of
+ * position i: scales[i] when given, else `coefficient`). The product is float64; each element
+ * of dw is rounded once per contribution (a float64 table the size of weight would double the
+ * memory of the gradient for the few ids a row usually gets).
+ */
+function scatterBag(d: BagGradData, b: number, from: number, to: number, coefficient: number) {
+  const { dw, dy, ids, pad, dim, scales } = d;
+  const row = b * dim;
+  for (let i = from; i < to; i++) {
+    const id = ids[i]!;
+    if (id === pad) continue;
+    const c = scales === undefined ? coefficient : scales[i]!;
+    const base = id * dim;
+    for (let f = 0; f < dim; f++) dw[base + f]! += c * dy[row + f]!;
+  }
+}
+
+export const CPU_BAG_GRADS: Record<EmbeddingBagMode, CpuBagGrad> = {
+  sum: (d, b, from, to) => scatterBag(d, b, from, to, 1),
+  mean: (d, b, from, to) => {
+    const { ids, pad } = d;
+    let count = 0;
+    for (let i = from; i < to; i++) if (ids[i] !== pad) count++;
+    if (count > 0) scatterBag(d, b, from, to, 1 / count);
+  },
+  // dy / ties at the real elements tied with the bag's max, per column (a NaN ties a NaN): the
+  // masked max's gradient, gathered then scattered through the ids. A duplicate id counts once
+  // per position, so its row gets the shares of all of them.
+  max: (d, b, from, to) => {
+    const { dw, dy, ids, pad, dim, st } = d;
+    const ws = d.ws!;
+    const ys = d.ys!;
+    const row = b * dim;
+    st.fill(0);
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!;
+      if (id === pad) continue;
+      for (let f = 0; f < dim; f++) if (ties(ws[id * dim + f]!, ys[row + f]!)) st[f]!++;
+    }
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!;
+      if (id === pad) continue;
+      const base = id * dim;
+      for (let f = 0; f < dim; f++) {
+        if (ties(ws[base + f]!, ys[row + f]!)) dw[base + f]! += dy[row + f]! / st[f]!;
+      }
+    }
   },
 };

@@ -1,14 +1,36 @@
-import { MASKED_REDUCTIONS } from '@masked-ops/core';
+import { EMBEDDING_BAG, MASKED_REDUCTIONS } from '@masked-ops/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import {
+  embeddingBagCpu,
+  embeddingBagGradCpu,
+  embeddingBagSampleWeightsGradCpu,
+} from './embedding_bag.js';
 import { maskedReduceCpu } from './masked_reduce.js';
 import { maskedReduceGradCpu } from './masked_reduce_grad.js';
 
-/** A forward and a gradient config for every row of core's op table, for 'cpu'. */
-export const cpuKernelConfigs: KernelConfig[] = MASKED_REDUCTIONS.flatMap((spec) => [
-  { kernelName: spec.kernelName, backendName: 'cpu', kernelFunc: maskedReduceCpu(spec.reducer) },
+/** The embedding bag's three kernels for 'cpu' (its gradient is attached by the op itself). */
+export const cpuBagKernelConfigs: KernelConfig[] = [
+  { kernelName: EMBEDDING_BAG.kernelName, backendName: 'cpu', kernelFunc: embeddingBagCpu },
+  { kernelName: EMBEDDING_BAG.gradKernelName, backendName: 'cpu', kernelFunc: embeddingBagGradCpu },
   {
-    kernelName: spec.gradKernelName,
+    kernelName: EMBEDDING_BAG.sampleWeightsGradKernelName,
     backendName: 'cpu',
-    kernelFunc: maskedReduceGradCpu(spec.reducer),
+    kernelFunc: embeddingBagSampleWeightsGradCpu,
   },
-]);
+];
+
+/**
+ * Every kernel of the package for 'cpu': a forward and a gradient config for every row of core's
+ * op table, then the embedding bag's.
+ */
+export const cpuKernelConfigs: KernelConfig[] = [
+  ...MASKED_REDUCTIONS.flatMap((spec) => [
+    { kernelName: spec.kernelName, backendName: 'cpu', kernelFunc: maskedReduceCpu(spec.reducer) },
+    {
+      kernelName: spec.gradKernelName,
+      backendName: 'cpu',
+      kernelFunc: maskedReduceGradCpu(spec.reducer),
+    },
+  ]),
+  ...cpuBagKernelConfigs,
+];
