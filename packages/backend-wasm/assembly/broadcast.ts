@@ -24,6 +24,7 @@ import {
 } from './layout';
 import { expLanes, expScalar } from './math';
 import { dividesByCount, isExtremum, isMoments, isStatistic } from './reducers';
+import { tied, tiedLanes } from './rows';
 
 let dyBase: usize = 0;
 let dy1Base: usize = 0;
@@ -84,16 +85,6 @@ export function broadcastRuns(
   dxBase = dx;
   const keptSize = setRuns(x, mask, n, runs);
   for (let o: u32 = 0; o < keptSize; o++) broadcastRow(reducer, <usize>o, keptBase(o));
-}
-
-/** Lanes all-ones where x and y are tied (equal, or both NaN). */
-function tiedLanes(x: v128, y: v128): v128 {
-  return v128.or(f32x4.eq(x, y), v128.and(f32x4.ne(x, x), f32x4.ne(y, y)));
-}
-
-function tied(x: f32, y: f32): bool {
-  // biome-ignore lint/suspicious/noSelfCompare: NaN is the one value unequal to itself (f32.ne)
-  return x === y || (x !== x && y !== y);
 }
 
 function broadcastRow(reducer: i32, o: usize, base: usize): void {

@@ -144,3 +144,38 @@ export function promoteHigh(v: v128): v128 {
 export function narrow(lo: v128, hi: v128): v128 {
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
+
+/** Lanes all-ones where x and y are tied (equal, or both NaN): an extremum's gradient goes there. */
+export function tiedLanes(x: v128, y: v128): v128 {
+  return v128.or(f32x4.eq(x, y), v128.and(f32x4.ne(x, x), f32x4.ne(y, y)));
+}
+
+export function tied(x: f32, y: f32): bool {
+  // biome-ignore lint/suspicious/noSelfCompare: NaN is the one value unequal to itself (f32.ne)
+  return x === y || (x !== x && y !== y);
+}
+
+/**
+ * dst[c] += s * src[c] for `n` floats (a row of x into its segment's row, a share of dy into a row
+ * of d weight).
+ */
+export function addScaledRow(dst: usize, src: usize, s: f32, n: usize): void {
+  let c: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const sv = f32x4.splat(s);
+    for (; c + 8 <= n; c += 8) {
+      const d = dst + (c << 2);
+      const p = src + (c << 2);
+      v128.store(d, f32x4.add(v128.load(d), f32x4.mul(v128.load(p), sv)));
+      v128.store(d, f32x4.add(v128.load(d, 16), f32x4.mul(v128.load(p, 16), sv)), 16);
+    }
+    for (; c + 4 <= n; c += 4) {
+      const d = dst + (c << 2);
+      v128.store(d, f32x4.add(v128.load(d), f32x4.mul(v128.load(src + (c << 2)), sv)));
+    }
+  }
+  for (; c < n; c++) {
+    const d = dst + (c << 2);
+    store<f32>(d, load<f32>(d) + load<f32>(src + (c << 2)) * s);
+  }
+}

@@ -1,7 +1,9 @@
 // Times the fused kernels against tfjs's unmasked reductions and the composites on the wasm
-// backend in Node (build the package first). Not a test: prints medians in ms.
-//   node scripts/bench.mjs [rounds] [reducer,...]
+// backend in Node (build the package first), and the embedding bag against tf.gather + maskedMean.
+// Not a test: prints medians in ms.
+//   node scripts/bench.mjs [rounds] [reducer,...,bag]
 import {
+  embeddingBag,
   MASKED_REDUCTIONS,
   maskedLogSumExp,
   maskedMax,
@@ -75,9 +77,9 @@ function composite(reducer, x, mask, axis) {
   return tf.where(tf.greater(tf.expandDims(count, -1), 0), r, tf.zerosLike(r));
 }
 
-function median(f) {
+function median(f, n = rounds) {
   const times = [];
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     // The wasm backend runs every kernel synchronously inside the call: nothing to wait for,
     // and reading a 13 MB dx back would time page faults of the copy, not the kernels.
@@ -116,6 +118,46 @@ for (const spec of MASKED_REDUCTIONS) {
   }
   const cells = [fmt(fused), fmt(plain), fmt(comp), ratio(comp, fused), fmt(fusedGrad)];
   console.log(`${spec.op} | ${[...cells, fmt(compGrad)].join(' | ')}`);
+}
+
+if (only === undefined || only.includes('bag')) {
+  // Issue 13's shapes, mode mean, ~20% padding (id 0): the fused bag against our own two-step,
+  // tf.gather then maskedMean over the bag axis with the mask ids != padding (which materialises
+  // [batch, bagLen, dim]), and its two parts alone; forward, and tf.grad with respect to the table
+  // (the two-step's goes through tf.gather's gradient, UnsortedSegmentSum, registered by this
+  // package on wasm). tfjs-wasm's GatherV2 is slow at these shapes: fewer rounds for it.
+  const PAD = 0;
+  const slow = Math.min(rounds, 10);
+  console.log('\nembeddingBag, mode mean, ~20% padding (id 0)');
+  console.log(
+    'shape | fused fwd | gather + maskedMean | speed-up | gather alone | maskedMean alone | fused grad | two-step grad | speed-up',
+  );
+  for (const [batch, bagLen, dim, vocab] of [
+    [1024, 50, 16, 100000],
+    [256, 200, 64, 10000],
+  ]) {
+    const weight = tf.randomNormal([vocab, dim]);
+    const ids = tf.tidy(() => {
+      const real = tf.randomUniform([batch, bagLen], 1, vocab, 'int32');
+      return tf.where(tf.less(tf.randomUniform([batch, bagLen]), 0.2), tf.zerosLike(real), real);
+    });
+    const notPad = tf.notEqual(ids, tf.scalar(PAD, 'int32'));
+    const gathered = tf.gather(weight, ids);
+    const dyBag = tf.ones([batch, dim]);
+    const fusedOp = (w) => embeddingBag(w, ids, { mode: 'mean', paddingId: PAD });
+    const twoStep = (w) =>
+      maskedMean(tf.gather(w, ids), tf.notEqual(ids, tf.scalar(PAD, 'int32')), 1);
+    const fwd = median(() => fusedOp(weight));
+    const fwd2 = median(() => twoStep(weight), slow);
+    const gatherOnly = median(() => tf.gather(weight, ids), slow);
+    const meanOnly = median(() => maskedMean(gathered, notPad, 1));
+    const bwd = median(() => tf.grad(fusedOp)(weight, dyBag));
+    const bwd2 = median(() => tf.grad(twoStep)(weight, dyBag), slow);
+    const name = `[${batch} x ${bagLen}, dim ${dim}, vocab ${vocab}]`;
+    const cells = [fmt(fwd), fmt(fwd2), ratio(fwd2, fwd), fmt(gatherOnly), fmt(meanOnly)];
+    console.log(`${name} | ${[...cells, fmt(bwd), fmt(bwd2), ratio(bwd2, bwd)].join(' | ')}`);
+    tf.dispose([weight, ids, notPad, gathered, dyBag]);
+  }
 }
 
 if (only === undefined) {

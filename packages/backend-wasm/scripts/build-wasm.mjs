@@ -37,6 +37,11 @@ const modules = {
   moments: 'assembly/moments.ts',
   // Gradients: dy broadcast to the valid (tied) positions, or a formula there (statistics).
   broadcast: 'assembly/broadcast.ts',
+  // The embedding bag's forward (sum, mean, max over weight rows picked by ids) and the
+  // gradient with respect to its perSampleWeights (dot products with the same rows).
+  bags: 'assembly/bags.ts',
+  // Scatter-adds: tfjs's UnsortedSegmentSum (tf.gather's gradient) and the bag's d weight.
+  scatter: 'assembly/scatter.ts',
 };
 
 const common = [

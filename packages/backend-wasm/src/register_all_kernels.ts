@@ -1,26 +1,32 @@
 import { MASKED_REDUCTIONS } from '@masked-ops/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { wasmBagKernelConfigs } from './embedding_bag.js';
 import { maskedBroadcastKernel } from './masked_broadcast.js';
 import { maskedReduceKernel } from './masked_reduce.js';
 import { WASM_REDUCERS } from './reducers.js';
 
 /**
- * A forward and a gradient config for every row of core's op table that has a wasm reducer:
- * the two drivers, parameterised by the row and its reducer.
+ * Every kernel of the package for 'wasm': a forward and a gradient config for every row of core's
+ * op table that has a wasm reducer (the two drivers, parameterised by the row and its reducer),
+ * then the embedding bag's three. (tfjs's UnsortedSegmentSum is registered apart, and only where
+ * tfjs has none: segment_sum.ts.)
  */
-export const wasmKernelConfigs: KernelConfig[] = MASKED_REDUCTIONS.flatMap((spec) => {
-  const reducer = WASM_REDUCERS[spec.reducer];
-  if (reducer === undefined) return [];
-  return [
-    {
-      kernelName: spec.kernelName,
-      backendName: 'wasm',
-      kernelFunc: maskedReduceKernel(spec, reducer),
-    },
-    {
-      kernelName: spec.gradKernelName,
-      backendName: 'wasm',
-      kernelFunc: maskedBroadcastKernel(spec, reducer),
-    },
-  ];
-});
+export const wasmKernelConfigs: KernelConfig[] = [
+  ...MASKED_REDUCTIONS.flatMap((spec) => {
+    const reducer = WASM_REDUCERS[spec.reducer];
+    if (reducer === undefined) return [];
+    return [
+      {
+        kernelName: spec.kernelName,
+        backendName: 'wasm',
+        kernelFunc: maskedReduceKernel(spec, reducer),
+      },
+      {
+        kernelName: spec.gradKernelName,
+        backendName: 'wasm',
+        kernelFunc: maskedBroadcastKernel(spec, reducer),
+      },
+    ];
+  }),
+  ...wasmBagKernelConfigs,
+];

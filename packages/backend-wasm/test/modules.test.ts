@@ -33,12 +33,14 @@ const VARIANTS = [
   ['scalar', { simd: false, shared: false }],
 ] as const;
 
-it('there are four forward modules (sums, extrema, logsumexp, moments) and a gradient module', () => {
+it('there are four forward modules (sums, extrema, logsumexp, moments), a gradient module, the bag module and the scatter module', () => {
   expect(Object.keys(MODULE_BINARIES).sort()).toEqual([
+    'bags',
     'broadcast',
     'extrema',
     'logsumexp',
     'moments',
+    'scatter',
     'sums',
   ]);
 });

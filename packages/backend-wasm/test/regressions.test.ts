@@ -4,8 +4,6 @@ import '../src/index.js';
 import { MASKED_LOG_SUM_EXP, type MaskedReduction, referenceMaskedReduce } from '@masked-ops/core';
 import { compareWithReference, OPS, runOp } from '@masked-ops/core/testing';
 import {
-  type DataId,
-  type DataType,
   dispose,
   engine,
   fill,
@@ -13,47 +11,17 @@ import {
   ones,
   setBackend,
   type Tensor,
-  type TensorInfo,
   tensor,
 } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmHeapMemory } from '../src/index.js';
 import { WASM_REDUCERS } from '../src/reducers.js';
+import { failNthAllocation, type RawBackend } from './support/fail_allocation.js';
 import { WASM_SPECS } from './support/ops.js';
 
 beforeAll(async () => {
   expect(await setBackend('wasm')).toBe(true);
 });
-
-interface RawBackend {
-  wasm: { _free(offset: number): void };
-  dataIdMap: { get(id: DataId): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
-  numDataIds(): number;
-}
-
-/**
- * Makes the `nth` (0-based) makeOutput call of the backend behave as tfjs-wasm does at its 4 GiB
- * heap limit: the output's entry has memoryOffset 0 (malloc failed). The real block is freed so
- * nothing leaks. Returns the restore function.
- */
-function failNthAllocation(nth: number): () => void {
-  const backend = engine().backend as unknown as RawBackend;
-  const real = backend.makeOutput;
-  let calls = 0;
-  backend.makeOutput = function (this: RawBackend, shape: number[], dtype: DataType) {
-    const info = real.call(this, shape, dtype);
-    if (calls++ === nth) {
-      const data = this.dataIdMap.get(info.dataId);
-      this.wasm._free(data.memoryOffset);
-      data.memoryOffset = 0;
-    }
-    return info;
-  };
-  return () => {
-    backend.makeOutput = real;
-  };
-}
 
 /** x [2,3,4] (or [2,300,4] for long slices), reduced over the given mask axes. */
 interface Site {

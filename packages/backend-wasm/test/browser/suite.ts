@@ -1,11 +1,21 @@
 // The browser suite, shared by the plain page (tfjs's SIMD build) and the cross-origin-isolated
 // page (threaded-SIMD build): first it asserts which build and kernel modules the page really
-// got, so a misconfigured page fails instead of testing the same build twice. Every op.
+// got, so a misconfigured page fails instead of testing the same build twice. Every op, the
+// embedding bag and UnsortedSegmentSum.
 import '../../src/index.js';
-import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
+import {
+  checkCase,
+  defineConformanceSuite,
+  defineEmbeddingBagSuite,
+} from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmKernelModuleInfo } from '../../src/index.js';
+import {
+  bagFailureCases,
+  checkBagHeapStable,
+  checkBagOutputsOverwriteStaleMemory,
+} from '../support/bag_checks.js';
 import {
   checkHeapGrowthBetweenCalls,
   checkNoLeaksOver1000Calls,
@@ -13,6 +23,7 @@ import {
 } from '../support/heap_checks.js';
 import { WASM_OPS, WASM_SPECS } from '../support/ops.js';
 import { pathCases } from '../support/path_cases.js';
+import { checkSegmentSumLiteral, SEGMENT_SUM_LITERALS } from '../support/segment_sum_checks.js';
 import { useBundledWasmBinaries } from './wasm_paths.js';
 
 export function defineBrowserWasmSuite(page: { isolated: boolean }): void {
@@ -45,4 +56,15 @@ export function defineBrowserWasmSuite(page: { isolated: boolean }): void {
   }
 
   defineConformanceSuite({ describe, it }, { path: 'fused', ops: WASM_OPS });
+
+  defineEmbeddingBagSuite({ describe, it }, { path: 'fused', readsIds: true });
+  describe('embeddingBag: heap', () => {
+    it('outputs are written everywhere', () => checkBagOutputsOverwriteStaleMemory());
+    it('1,000 calls leak nothing', () => checkBagHeapStable());
+    for (const c of bagFailureCases()) it(`${c.name}: the heap stays usable`, () => c.run());
+  });
+
+  describe('unsortedSegmentSum (worked by hand)', () => {
+    for (const l of SEGMENT_SUM_LITERALS) it(l.name, () => checkSegmentSumLiteral(l));
+  });
 }

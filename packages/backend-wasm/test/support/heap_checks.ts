@@ -229,7 +229,7 @@ interface RawBackend {
  * allocated without being written (makeOutput), so this is cheap. Returns the function that frees
  * them.
  */
-function fillHeap(heap: WebAssembly.Memory, bytes: number): () => void {
+export function fillHeap(heap: WebAssembly.Memory, bytes: number): () => void {
   const backend = engine().backend as unknown as RawBackend;
   const fillers: object[] = [];
   const take = (size: number): number => {
