@@ -156,19 +156,21 @@ export function compositeEmbeddingBag(
 
 /**
  * `[d weight]`, plus `d perSampleWeights` when given, from built-in ops. `dy`: `[batch, dim]`;
- * `y`: the forward output (mode 'max' finds the tied arg-max rows with it).
+ * `y`: the forward output (mode 'max' finds the tied arg-max rows with it); `weight` is needed
+ * only by mode 'max' and with perSampleWeights.
  */
 export function compositeEmbeddingBagGrads(
   dy: Tensor,
-  weight: Tensor,
+  weight: Tensor | undefined,
   y: Tensor,
   ids: Tensor,
   offsets: Tensor,
   perSampleWeights: Tensor | undefined,
   attrs: EmbeddingBagAttrs,
+  numEmbeddings: number,
 ): Tensor[] {
   return tidy(() => {
-    const [numEmbeddings, dim] = weight.shape as [number, number];
+    const dim = dy.shape[1]!;
     const batch = offsets.size - 1;
     const empty = ids.size === 0 || numEmbeddings === 0 || dim === 0 || batch === 0;
     if (empty) {
@@ -178,7 +180,8 @@ export function compositeEmbeddingBagGrads(
     const b = bags(ids, offsets, numEmbeddings, attrs.paddingId);
     const real = column(b.valid);
     const dyRows = gather(dy, b.bagOf);
-    const rows = gather(weight, b.safeIds);
+    // The table's rows: read only by mode 'max' and the per-sample weights' gradient.
+    const rows = () => gather(weight!, b.safeIds);
     let perRow: Tensor;
     switch (attrs.mode) {
       case 'sum':
@@ -192,7 +195,7 @@ export function compositeEmbeddingBagGrads(
         const yRows = gather(y, b.bagOf);
         const tied = logicalAnd(
           real,
-          logicalOr(equal(rows, yRows), logicalAnd(isNaNOp(rows), isNaNOp(yRows))),
+          logicalOr(equal(rows(), yRows), logicalAnd(isNaNOp(rows()), isNaNOp(yRows))),
         );
         const ties = segmentSum(where(tied, scalar(1), scalar(0)), b.bagOf, batch);
         perRow = where(tied, div(dyRows, gather(ties, b.bagOf)), scalar(0));
@@ -201,7 +204,7 @@ export function compositeEmbeddingBagGrads(
     }
     const dWeight = segmentSum(where(real, perRow, scalar(0)), b.safeIds, numEmbeddings);
     if (!perSampleWeights) return [dWeight];
-    const dSample = where(b.valid, sum(mul(dyRows, rows), 1), scalar(0));
+    const dSample = where(b.valid, sum(mul(dyRows, rows()), 1), scalar(0));
     return [dWeight, dSample];
   });
 }

@@ -102,7 +102,7 @@ function forward(weight: Tensor, call: BagCall): Tensor {
 /** d weight (and d perSampleWeights): the plugin's gradient kernels, else built-in ops. */
 function backward(
   dy: Tensor,
-  weight: Tensor,
+  weight: Tensor | undefined,
   y: Tensor,
   ids: Tensor,
   offsets: Tensor,
@@ -111,11 +111,20 @@ function backward(
 ): Tensor[] {
   const { attrs, numEmbeddings } = call;
   if (!fused(EMBEDDING_BAG.gradKernelName)) {
-    return compositeEmbeddingBagGrads(dy, weight, y, ids, offsets, perSampleWeights, attrs);
+    return compositeEmbeddingBagGrads(
+      dy,
+      weight,
+      y,
+      ids,
+      offsets,
+      perSampleWeights,
+      attrs,
+      numEmbeddings,
+    );
   }
   const inputs: Record<string, Tensor> = { dy, ids, offsets };
   if (perSampleWeights) inputs['perSampleWeights'] = perSampleWeights;
-  if (attrs.mode === 'max') Object.assign(inputs, { weight, y });
+  if (attrs.mode === 'max') Object.assign(inputs, { weight: weight!, y });
   const dWeight = engine().runKernel(EMBEDDING_BAG.gradKernelName, inputs, {
     ...attrs,
     numEmbeddings,
@@ -123,7 +132,7 @@ function backward(
   if (!perSampleWeights) return [dWeight];
   const dSample = engine().runKernel(
     EMBEDDING_BAG.sampleWeightsGradKernelName,
-    { dy, weight, ids, offsets },
+    { dy, weight: weight!, ids, offsets },
     { ...attrs },
   ) as Tensor;
   return [dWeight, dSample];
@@ -148,11 +157,16 @@ function embeddingBag_(
     const w = args[0] as Tensor;
     const flat = psw ? reshape(args[1] as Tensor, [call.ids.size]) : undefined;
     const value = forward(w, { ...call, perSampleWeights: flat });
-    save([w, value, call.ids, call.offsets, ...(flat ? [flat] : [])]);
+    // The table is saved only where the gradient reads it (mode 'max', per-sample weights): a
+    // saved tensor is a copy on some backends (wasm), and the table is the largest tensor here.
+    const readsTable = call.attrs.mode === 'max' || flat !== undefined;
+    save([value, call.ids, call.offsets, ...(flat ? [flat] : []), ...(readsTable ? [w] : [])]);
     return {
       value,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [ws, ys, is, os, ps] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor?];
+        const [ys, is, os, ...rest] = saved as [Tensor, Tensor, Tensor, ...Tensor[]];
+        const ps = flat ? rest.shift() : undefined;
+        const ws = readsTable ? rest.shift() : undefined;
         const [dWeight, dSample] = backward(dy, ws, ys, is, os, ps, call);
         return dSample ? [dWeight!, reshape(dSample, psw!.shape)] : [dWeight!];
       },
