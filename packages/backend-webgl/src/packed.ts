@@ -2,8 +2,9 @@ import { type MaskLayout, maskLayout, type ReducerName } from '@masked-ops/core'
 import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
 import { env, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WindowReducerName } from './glsl/reducers.js';
-import { combinePartials, run, type Scaled } from './passes.js';
+import { combinePartials, flatView, forwardStages, run, type Scaled } from './passes.js';
 import { MAX_WINDOW } from './programs/base.js';
+import { combineReadsY } from './programs/combine.js';
 import { MAX_STEPS, PackedMaskedWindowProgram } from './programs/packed_window.js';
 
 const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
@@ -88,7 +89,10 @@ export interface PackedReduction {
   reducer: WindowReducerName;
   x: TensorInfo;
   mask: TensorInfo;
-  /** The forward output (the ties statistic only), any shape of keptSize * F values. */
+  /**
+   * The per-output y of a reducer of a term of x and y (the forward output for the ties
+   * statistic, the first stage's result for a second stage), any shape of keptSize * F values.
+   */
   y?: TensorInfo;
   axis: readonly number[];
   /** As in FlatReduction: leave a sum-like result scaled, the caller multiplies by `scale`. */
@@ -164,20 +168,28 @@ export function packedReduction(backend: MathBackendWebGL, r: PackedReduction): 
     shape: [product(source.shape)],
     dtype: 'float32' as const,
   };
-  return combinePartials(backend, {
-    reducer,
-    partials, // disposed by combinePartials
-    windows,
-    keptSize,
-    inner,
-    scale: 1 / MAX_WINDOW,
-    keepScaled,
-  });
+  // The final combine pass of a reducer finishing with y reads it flat (unpacked if packed).
+  const temps: TensorInfo[] = [];
+  try {
+    return combinePartials(backend, {
+      reducer,
+      partials, // disposed by combinePartials
+      windows,
+      keptSize,
+      inner,
+      scale: 1 / MAX_WINDOW,
+      keepScaled,
+      ...(combineReadsY(reducer, true) ? { y: flatView(backend, r.y!, temps) } : {}),
+    });
+  } finally {
+    for (const t of temps) backend.disposeIntermediateTensorInfo(t);
+  }
 }
 
 /**
- * The forward kernel's packed path: a tensor of `outShape`, packed when that is a free view of
- * the packed [keptSize, F] result, else unpacked (a pass over the small output only).
+ * The forward kernel's packed path: the row's results (forwardStages; a second stage reads the
+ * first's packed result as y), each a tensor of `outShape`, packed when that is a free view of the
+ * packed [keptSize, F] result, else unpacked (a pass over the small output only).
  */
 export function packedMaskedReduce(
   backend: MathBackendWebGL,
@@ -186,8 +198,16 @@ export function packedMaskedReduce(
   mask: TensorInfo,
   axis: readonly number[],
   outShape: number[],
-): TensorInfo {
-  const result = packedReduction(backend, { reducer, x, mask, axis }).out;
+): TensorInfo[] {
+  const results = forwardStages(
+    backend,
+    reducer,
+    (stage, y) => packedReduction(backend, { reducer: stage, x, mask, y, axis }).out,
+  );
+  return results.map((result) => asOutput(backend, result, outShape));
+}
+
+function asOutput(backend: MathBackendWebGL, result: TensorInfo, outShape: number[]): TensorInfo {
   if (!backend.texData.get(result.dataId).isPacked) {
     // Flat and unpacked (combine passes; or tfjs unpacked eagerly): any shape is a free view.
     return { dataId: result.dataId, shape: outShape, dtype: 'float32' };

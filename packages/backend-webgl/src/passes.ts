@@ -1,9 +1,9 @@
-import type { MaskLayout } from '@masked-ops/core';
+import type { MaskLayout, ReducerName } from '@masked-ops/core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { type WindowReducerName, windowReducer } from './glsl/reducers.js';
+import { COMPOSED, type WindowReducerName, windowReducer } from './glsl/reducers.js';
 import { MAX_WINDOW, type MaskedProgram } from './programs/base.js';
-import { CombineProgram } from './programs/combine.js';
+import { CombineProgram, combineReadsY } from './programs/combine.js';
 import { MaskedWindowProgram } from './programs/window.js';
 
 export const run = (
@@ -44,7 +44,10 @@ export interface FlatReduction {
   mask: TensorInfo;
   /** Flat x (not read by mask-only reducers). */
   x?: TensorInfo;
-  /** Flat forward output y (the ties statistic only). */
+  /**
+   * Flat per-output y, [keptSize * inner], for reducers of a term of x and y: the forward output
+   * (the ties statistic), the first stage's result (a second stage).
+   */
   y?: TensorInfo;
   /**
    * Leave a sum-like result scaled (statistics: counts beyond half-float range stay in it); the
@@ -69,8 +72,7 @@ export interface Scaled {
 export function maskedReduce(backend: MathBackendWebGL, r: FlatReduction): Scaled {
   const { reducer, layout, keptSize, inner, reduceSize } = r;
   const reads = windowReducer(reducer).source;
-  const inputs =
-    reads === 'tied' ? [r.x!, r.mask, r.y!] : reads === 'x' ? [r.x!, r.mask] : [r.mask];
+  const inputs = reads === 'xy' ? [r.x!, r.mask, r.y!] : reads === 'x' ? [r.x!, r.mask] : [r.mask];
   if (reduceSize <= MAX_WINDOW) {
     const scale = 1 / nextPowerOfTwo(reduceSize);
     const out = run(
@@ -116,6 +118,7 @@ export function maskedReduce(backend: MathBackendWebGL, r: FlatReduction): Scale
     inner,
     scale: 1 / MAX_WINDOW,
     keepScaled: r.keepScaled ?? false,
+    y: r.y,
   });
 }
 
@@ -129,6 +132,8 @@ export interface Partials {
   /** The scale the partials carry so far (product of the passes' scales). */
   scale: number;
   keepScaled: boolean;
+  /** Flat y, [keptSize * inner], for a reducer whose finish reads it. */
+  y?: TensorInfo;
 }
 
 /** The passes after the first: merge MAX_WINDOW windows at a time, the last pass finishing. */
@@ -170,8 +175,35 @@ export function combinePartials(backend: MathBackendWebGL, p: Partials): Scaled 
       outScale: p.keepScaled ? 1 : 1 / scale,
       final: true,
     }),
-    [partials],
+    combineReadsY(reducer, true) ? [partials, p.y!] : [partials],
   );
   backend.disposeIntermediateTensorInfo(partials);
   return { out, scale: p.keepScaled ? 1 / scale : 1 };
+}
+
+/**
+ * The forward stages of a table row: its reducer's one reduction, or, for a composed reducer, its
+ * stages in order, each after the first reading the previous one's result as y
+ * (glsl/reducers.ts COMPOSED). `reduce` runs one stage and returns its result, owned by the
+ * caller. Returns the results in the row's output order; stage results that are not outputs are
+ * disposed.
+ */
+export function forwardStages(
+  backend: MathBackendWebGL,
+  reducer: ReducerName,
+  reduce: (stage: WindowReducerName, y?: TensorInfo) => TensorInfo,
+): TensorInfo[] {
+  const composed = COMPOSED[reducer];
+  if (composed === undefined) return [reduce(reducer)];
+  const results: TensorInfo[] = [];
+  try {
+    for (const stage of composed.stages) results.push(reduce(stage, results.at(-1)));
+  } catch (e) {
+    for (const t of results) backend.disposeIntermediateTensorInfo(t);
+    throw e;
+  }
+  results.forEach((t, i) => {
+    if (!composed.outputs.includes(i)) backend.disposeIntermediateTensorInfo(t);
+  });
+  return composed.outputs.map((i) => results[i]!);
 }

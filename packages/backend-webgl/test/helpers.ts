@@ -20,10 +20,10 @@ import {
   conformanceCases,
   defineConformanceSuite,
   normaliseAxis,
-  OPS,
   type Precision,
   randomFloats,
   randomMask,
+  runOp,
   seededRandom,
 } from '@masked-ops/core/testing';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
@@ -33,6 +33,7 @@ import {
   dispose,
   engine,
   env,
+  grad,
   memory,
   reshape,
   scalar,
@@ -259,24 +260,86 @@ export async function storedCase(c: ConformanceCase): Promise<ConformanceCase> {
   return { ...c, x: await asStored(c.x as Float32Array), dy: await asStored(c.dy) };
 }
 
-/** Whether a sum's result leaves the half-float range (like core's halfUnsafe, per reducer). */
+/**
+ * Whether a result leaves the half-float range (like core's halfUnsafe, per reducer): a sum, or a
+ * variance of values within it (its squares are not).
+ */
 export function beyondHalfRange(spec: MaskedReduction, c: ConformanceCase): boolean {
+  return spec.outputs.some((_, k) =>
+    referenceMaskedReduce(
+      spec.reducer,
+      Float32Array.from(c.x),
+      c.xShape,
+      c.mask,
+      c.maskShape,
+      normaliseAxis(c),
+      c.keepDims,
+      k,
+    ).values.some((v) => Number.isFinite(v) && Math.abs(v) > 65504),
+  );
+}
+
+/**
+ * maskedLogSumExp on half-float textures: core's checkCase, with two differences the textures
+ * force. An empty slice's -Infinity is expected as the platform stores it (SwiftShader writes NaN
+ * for ±Inf in a half-float texture, tfjs's own ops included; a real GPU keeps -Inf), or exact
+ * where no texture holds it (a zero-size reduction runs no shader). And the
+ * gradient dy * exp(x - y) reads the y the op returned, which the texture holds to 11 significant
+ * bits: an absolute error of up to 2^-12 |y| in y is a relative one in exp(x - y), so the bound
+ * of each dx scales with |dx| (1 + max |y|) instead of |dx| (the reference is still core's, at the
+ * float32 y).
+ */
+async function checkHalfLogSumExp(spec: MaskedReduction, c: ConformanceCase): Promise<void> {
+  const storedEmpty = await roundTrip(spec.emptyValue);
+  const axis = normaliseAxis(c);
+  const xs = Float32Array.from(c.x);
   const ref = referenceMaskedReduce(
     spec.reducer,
-    Float32Array.from(c.x),
+    xs,
     c.xShape,
     c.mask,
     c.maskShape,
-    normaliseAxis(c),
+    axis,
     c.keepDims,
   );
-  return ref.values.some((v) => Number.isFinite(v) && Math.abs(v) > 65504);
+  const before = memory().numTensors;
+  const x = tensor(xs, c.xShape);
+  const mask = tensor(c.mask, c.maskShape, c.maskDtype);
+  const dy = tensor(c.dy, ref.shape);
+  const forward = (v: Tensor) => runOp(spec, v, mask, c.axis, c.keepDims)[0]!;
+  const y = forward(x);
+  expect(y.shape).toEqual(ref.shape);
+  // Exactly -Infinity where no shader ran (a zero-size reduction), else as stored.
+  const got = await y.data();
+  const values = Array.from(ref.values, (v, i) =>
+    ref.counts[i] !== 0 || Object.is(got[i], v) ? v : storedEmpty,
+  );
+  compareWithReference(`${spec.op} forward`, got, { ...ref, values }, 'float16');
+  const dx = grad(forward)(x, dy);
+  const refDx = referenceMaskedReduceGrad(
+    spec.reducer,
+    xs,
+    c.dy,
+    c.xShape,
+    c.mask,
+    c.maskShape,
+    axis,
+  );
+  const yMax = ref.values.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0);
+  compareWithReference(
+    `${spec.op} gradient`,
+    await dx.data(),
+    { values: refDx, scales: Array.from(refDx, (v) => Math.abs(v) * (1 + yMax)) },
+    'float16',
+  );
+  dispose([x, mask, dy, y, dx]);
+  expect(memory().numTensors).toBe(before);
 }
 
 /**
  * Runs `cases` for every op through core's checkCase. With 'float16', inputs are taken as the
  * half-float textures hold them (storedCase) and cases beyond half range are left out, as core's
- * suite leaves out its halfUnsafe ones.
+ * suite leaves out its halfUnsafe ones; maskedLogSumExp goes through checkHalfLogSumExp there.
  */
 export function defineCases(
   t: TestApi,
@@ -292,7 +355,13 @@ export function defineCases(
         if (precision === 'float16' && (c.halfUnsafe || beyondHalfRange(spec, c))) continue;
         t.it(
           c.name,
-          async () => checkCase(spec, precision === 'float16' ? await storedCase(c) : c, precision),
+          async () => {
+            if (precision === 'float32') return checkCase(spec, c, precision);
+            const stored = await storedCase(c);
+            return spec.reducer === 'logsumexp'
+              ? checkHalfLogSumExp(spec, stored)
+              : checkCase(spec, stored, precision);
+          },
           timeout,
         );
       }
@@ -386,11 +455,15 @@ export function definePackedInputCases(
           const x0 = tensor(xs, c.xShape);
           const m0 = tensor(maskValid, c.maskShape, 'bool');
           const dy0 = tensor(c.dy, keepDimsShape(c));
-          const [x, mask, dy] = [packed(x0), packed(m0), packed(dy0)];
+          // The cotangent of a second output (moments' variance): exact in half, never 0 (a zero
+          // cotangent adds nothing, not the NaN of 0 * Inf the reference's sum below would have).
+          const dy1s = Float32Array.from(c.dy, (_, i) => ((i * 5) % 7) - 3.5);
+          const dy10 = tensor(dy1s, keepDimsShape(c));
+          const [x, mask, dy, dy1] = [packed(x0), packed(m0), packed(dy0), packed(dy10)];
           const spy = spyOnBackend();
-          let y: Tensor;
+          let ys: Tensor[];
           try {
-            y = OPS[spec.reducer](x, mask, c.axis, c.keepDims);
+            ys = runOp(spec, x, mask, c.axis, c.keepDims);
           } finally {
             spy.restore();
           }
@@ -404,19 +477,30 @@ export function definePackedInputCases(
             expect(spy.unpacked, c.name).toContain(x.dataId);
           }
           expect(webgl().texData.get(x.dataId).isPacked, c.name).toBe(true);
-          const ref = referenceMaskedReduce(
-            spec.reducer,
-            xs,
-            c.xShape,
-            maskValid,
-            c.maskShape,
-            axis,
-            c.keepDims,
-          );
-          expect(y.shape, c.name).toEqual(ref.shape);
-          compareWithReference(`${c.name} forward`, await y.data(), ref, precision);
+          const reference = (k: number) =>
+            referenceMaskedReduce(
+              spec.reducer,
+              xs,
+              c.xShape,
+              maskValid,
+              c.maskShape,
+              axis,
+              c.keepDims,
+              k,
+            );
+          for (let k = 0; k < ys.length; k++) {
+            const ref = reference(k);
+            expect(ys[k]!.shape, c.name).toEqual(ref.shape);
+            compareWithReference(
+              `${c.name} forward ${spec.outputs[k]}`,
+              await ys[k]!.data(),
+              ref,
+              precision,
+            );
+          }
           const gradInputs: Record<string, Tensor> = { dy, mask };
-          const yKeep = reshape(y, keepDimsShape(c));
+          if (spec.outputs.length === 2) gradInputs['dy1'] = dy1;
+          const yKeep = reshape(ys[0]!, keepDimsShape(c));
           if (spec.gradInputs.length > 0) {
             gradInputs['x'] = x;
             gradInputs['y'] = yKeep;
@@ -432,7 +516,7 @@ export function definePackedInputCases(
             gradSpy.restore();
           }
           if (spec.gradInputs.length > 0 && takesPackedPath(c.xShape, c.maskShape, axis)) {
-            // max/min read x packed in the gradient too: no pass unpacks it.
+            // Gradients reading x read it packed too: no pass unpacks it.
             expect(gradSpy.programs, c.name).toContain('PackedMaskedBroadcastProgram');
             expect(gradSpy.unpacked, c.name).not.toContain(x.dataId);
           }
@@ -440,17 +524,23 @@ export function definePackedInputCases(
           expect(webgl().texData.get(dx.dataId).isPacked ?? false, c.name).toBe(
             c.xShape.length >= 2,
           );
-          const refDx = referenceMaskedReduceGrad(
-            spec.reducer,
-            xs,
-            c.dy,
-            c.xShape,
-            maskValid,
-            c.maskShape,
-            axis,
-          );
+          // The gradient kernel's dx is the sum of each output's gradient with its cotangent.
+          const refDx = new Float64Array(xs.length);
+          [c.dy, dy1s].slice(0, spec.outputs.length).forEach((cotangent, k) => {
+            const part = referenceMaskedReduceGrad(
+              spec.reducer,
+              xs,
+              cotangent,
+              c.xShape,
+              maskValid,
+              c.maskShape,
+              axis,
+              k,
+            );
+            for (let i = 0; i < part.length; i++) refDx[i]! += part[i]!;
+          });
           compareWithReference(`${c.name} gradient`, await dx.data(), { values: refDx }, precision);
-          dispose([x0, m0, dy0, x, mask, dy, y, yKeep, dx]);
+          dispose([x0, m0, dy0, dy10, x, mask, dy, dy1, ...ys, yKeep, dx]);
         }
         // A good share of the cases have the [batch, time, features]-like layout of the packed path.
         expect(packedPath).toBeGreaterThan(cases.length / 4);
@@ -461,46 +551,72 @@ export function definePackedInputCases(
   }
 }
 
-/** Runs a forward kernel directly (the op's own checks bypassed), for tests that count programs. */
+/**
+ * Runs a forward kernel directly (the op's own checks bypassed), for tests that count programs:
+ * its outputs in the row's order.
+ */
 export const runForward = (
   spec: MaskedReduction,
   x: Tensor,
   mask: Tensor,
   axis: number[],
   keepDims = false,
-): Tensor => engine().runKernel(spec.kernelName, { x, mask }, { axis, keepDims }) as Tensor;
+): Tensor[] => {
+  const out = engine().runKernel(spec.kernelName, { x, mask }, { axis, keepDims });
+  return Array.isArray(out) ? (out as Tensor[]) : [out as Tensor];
+};
 
 /** The ops this package implements (every row of core's table that has a GLSL reducer). */
-export const WEBGL_OPS: readonly ReducerName[] = ['sum', 'mean', 'max', 'min'];
+export const WEBGL_OPS: readonly ReducerName[] = [
+  'sum',
+  'mean',
+  'max',
+  'min',
+  'logsumexp',
+  'moments',
+];
 
 /**
- * The conformance suite of a secondary configuration: maskedMean (the op this package shipped
- * first) with every case, the other ops with the structural cases, so that every op runs every
- * structure (all axis sets, NaN/±Inf, empty slices, T = 10,000 and 100,000) in every
- * configuration while the package's test time stays reasonable. With 'float16', inputs are taken
- * as half-float textures hold them (see storedCase); core's suite still checks the kernel path and
- * every error case.
+ * Whether a case's x is large enough for tfjs's squarified texture layout under
+ * WEBGL_MAX_TEXTURE_SIZE 640 (flat views of more than 400 values; the small-texture configuration).
  */
-export function defineSecondarySuite(t: TestApi, precision: Precision): void {
-  const others = WEBGL_OPS.filter((r) => r !== 'mean');
+export const squarified = (c: ConformanceCase): boolean => size(c.xShape) > 400;
+
+/**
+ * The conformance suite of a secondary configuration: every op with the structural cases, so that
+ * every op runs every structure (all axis sets, NaN/±Inf, empty slices, T = 10,000 and 100,000) in
+ * every configuration while the package's test time stays reasonable (six ops; the seeded random
+ * cases and the keepDims twins run for every op in the primary configuration). maskedMean (the op
+ * this package shipped first) keeps core's finite-difference gradient checks. `others`, if given,
+ * narrows the cases of the ops other than maskedMean to those the configuration is about. With
+ * 'float16', inputs are taken as half-float textures hold them (see storedCase); core's suite
+ * still checks the kernel path and every error case.
+ */
+export function defineSecondarySuite(
+  t: TestApi,
+  precision: Precision,
+  others: (c: ConformanceCase) => boolean = () => true,
+): void {
+  const rest = WEBGL_OPS.filter((r) => r !== 'mean');
+  const restCases = structuralCasesAnalytic().filter(others);
   if (precision === 'float32') {
-    defineConformanceSuite(t, { path: 'fused', precision, timeout: 120_000, ops: ['mean'] });
     defineConformanceSuite(t, {
       path: 'fused',
       precision,
       timeout: 120_000,
-      ops: others,
-      cases: structuralCasesAnalytic(),
+      ops: ['mean'],
+      cases: structuralCases(),
+    });
+    defineConformanceSuite(t, {
+      path: 'fused',
+      precision,
+      timeout: 120_000,
+      ops: rest,
+      cases: restCases,
     });
     return;
   }
   defineConformanceSuite(t, { path: 'fused', precision, ops: WEBGL_OPS, cases: [] });
-  defineCases(t, 'conformance cases as stored', conformanceCases(), precision, ['mean']);
-  defineCases(
-    t,
-    'structural conformance cases as stored',
-    structuralCasesAnalytic(),
-    precision,
-    others,
-  );
+  defineCases(t, 'structural conformance cases as stored', structuralCases(), precision, ['mean']);
+  defineCases(t, 'structural conformance cases as stored', restCases, precision, rest);
 }

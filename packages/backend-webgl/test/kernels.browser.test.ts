@@ -2,13 +2,15 @@
 // leaked tensors or textures, one shader per structure (not per shape), no shader for empty work.
 import '@tensorflow/tfjs-backend-webgl';
 import {
+  MASKED_LOG_SUM_EXP,
   MASKED_MAX,
   MASKED_MEAN,
+  MASKED_MOMENTS,
   type MaskedReduction,
   maskedGeometry,
   referenceMaskedReduce,
 } from '@masked-ops/core';
-import { compareWithReference, defineRegistrationSuite, OPS } from '@masked-ops/core/testing';
+import { compareWithReference, defineRegistrationSuite, runOp } from '@masked-ops/core/testing';
 import {
   dispose,
   engine,
@@ -38,6 +40,11 @@ const product = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 function runGrad(spec: MaskedReduction, x: Tensor, mask: Tensor, y: Tensor): Tensor {
   const [b, , f] = x.shape as [number, number, number];
   const inputs: Record<string, Tensor> = { dy: tensor(ramp(b * f), [b, 1, f]), mask };
+  if (spec.outputs.length === 2)
+    inputs['dy1'] = tensor(
+      ramp(b * f, (i) => i % 5),
+      [b, 1, f],
+    );
   if (spec.gradInputs.length > 0) {
     inputs['x'] = x;
     inputs['y'] = reshape(y, [b, 1, f]);
@@ -51,7 +58,14 @@ function runGrad(spec: MaskedReduction, x: Tensor, mask: Tensor, y: Tensor): Ten
 }
 
 const OUR_PROGRAMS =
-  /^(MaskedWindowProgram|CombineProgram|PackedMaskedWindowProgram|MaskedBroadcastProgram|MaskedBroadcastPackedProgram)_/;
+  /^(MaskedWindowProgram|CombineProgram|PackedMaskedWindowProgram|MaskedBroadcastProgram|MaskedBroadcastPackedProgram|PackedMaskedBroadcastProgram)_/;
+
+/** Output k of a row's op alone, for tf.grad (tfjs gives the other outputs zero cotangents). */
+const outputOf = (spec: MaskedReduction, k: number, x: Tensor, mask: Tensor, axis: number[]) => {
+  const outs = runOp(spec, x, mask, axis);
+  dispose(outs.filter((_, i) => i !== k));
+  return outs[k]!;
+};
 
 // First, while the shader cache holds none of our programs.
 describe('shader cache', () => {
@@ -78,8 +92,19 @@ describe('shader cache', () => {
   // adds the packed gradient's variant for an odd last dim (tfjs keys shaders by whether the
   // output's row stride equals its texture width). [3,600,7] adds, for the forward pass and the
   // statistic each, a partial window pass and a final combine. After that none, whatever the sizes.
-  const expected = [3, 0, 1, 4, 0, 0, 0];
-  for (const spec of [MASKED_MEAN, MASKED_MAX]) {
+  //
+  // logsumexp (after max, whose window and combine passes it shares): its second stage's window
+  // pass (it reads y) and the gradient; [3,600,7] adds the second stage's partial and final
+  // combine passes. moments (after mean and max): the window passes of its three stages and the
+  // gradient (its count statistic is mean's); [3,600,7] adds a partial window pass and a final
+  // combine for each of the three stages.
+  const expected: Record<string, number[]> = {
+    maskedMean: [3, 0, 1, 4, 0, 0, 0],
+    maskedMax: [3, 0, 1, 4, 0, 0, 0],
+    maskedLogSumExp: [2, 0, 1, 2, 0, 0, 0],
+    maskedMoments: [4, 0, 1, 6, 0, 0, 0],
+  };
+  for (const spec of [MASKED_MEAN, MASKED_MAX, MASKED_LOG_SUM_EXP, MASKED_MOMENTS]) {
     it(`${spec.op}: one shader per structure, not one per shape`, () => {
       const backend = webgl();
       const added: number[] = [];
@@ -90,16 +115,22 @@ describe('shader cache', () => {
         const mask = tensor(stripes(b * t), [b, t], 'bool');
         backend.uploadToGPU(x.dataId);
         backend.uploadToGPU(mask.dataId);
-        const y = runForward(spec, x, mask, [1]);
-        const dx = runGrad(spec, x, mask, y);
+        const ys = runForward(spec, x, mask, [1]);
+        const dx = runGrad(spec, x, mask, ys[0]!);
         added.push(cached() - before);
-        dispose([x, mask, y, dx]);
+        dispose([x, mask, ...ys, dx]);
       }
-      expect(added).toEqual(expected);
+      expect(added).toEqual(expected[spec.op]);
     });
   }
 
-  for (const spec of [MASKED_MEAN, MASKED_MAX]) {
+  const expectedPacked: Record<string, number[]> = {
+    maskedMean: [1, 0, 1, 0, 1, 0, 1, 0],
+    maskedMax: [1, 0, 1, 0, 1, 0, 1, 0],
+    maskedLogSumExp: [1, 0, 1, 0, 1, 0, 1, 0],
+    maskedMoments: [3, 0, 3, 0, 3, 0, 3, 0],
+  };
+  for (const spec of [MASKED_MEAN, MASKED_MAX, MASKED_LOG_SUM_EXP, MASKED_MOMENTS]) {
     it(`${spec.op}: one packed-path shader per structure, not one per shape`, () => {
       const backend = webgl();
       const packedPath = () => {
@@ -109,6 +140,8 @@ describe('shader cache', () => {
       // Pairs of different shapes in one structure class: pass kind (final, or partial from 129
       // texel rows on), and whether the packed output's and the mask's shape equal their texture
       // shape (tfjs specialises those: an even row count); each pair's second compiles nothing.
+      // A composed reducer compiles one program per stage that has none yet (logsumexp's first
+      // stage is max's, run before it).
       const pairs = [
         [4, 20, 8],
         [6, 40, 4], // final, even rows
@@ -126,11 +159,11 @@ describe('shader cache', () => {
         const x0 = tensor(ramp(product(shape)), shape);
         const x = engine().makeTensorFromTensorInfo(backend.packTensor(x0), backend);
         const mask = tensor(stripes(b * t), [b, t], 'bool');
-        const y = runForward(spec, x, mask, [1]);
+        const ys = runForward(spec, x, mask, [1]);
         added.push(packedPath() - before);
-        dispose([x0, x, mask, y]);
+        dispose([x0, x, mask, ...ys]);
       }
-      expect(added).toEqual([1, 0, 1, 0, 1, 0, 1, 0]);
+      expect(added).toEqual(expectedPacked[spec.op]);
     });
   }
 });
@@ -177,16 +210,18 @@ describe('resources', () => {
     });
     const round = async () => {
       for (const spec of specs(WEBGL_OPS)) {
-        const op = OPS[spec.reducer];
         for (let i = 0; i < calls.length; i++) {
           const { x, mask, xp } = inputs[i]!;
           const axis = calls[i]![2];
           for (const input of [x, xp]) {
-            const y = op(input, mask, axis);
-            const dx = grad((v: Tensor) => op(v, mask, axis))(input);
-            await y.data();
-            await dx.data();
-            dispose([y, dx]);
+            const ys = runOp(spec, input, mask, axis);
+            for (const y of ys) await y.data();
+            for (let k = 0; k < ys.length; k++) {
+              const dx = grad((v: Tensor) => outputOf(spec, k, v, mask, axis))(input);
+              await dx.data();
+              dx.dispose();
+            }
+            dispose(ys);
           }
         }
       }
@@ -221,18 +256,21 @@ describe('resources', () => {
     expect(backend.texData.get(x.dataId).slice?.flatOffset).toBe(2 * T * F);
     expect(backend.texData.get(mask.dataId).slice?.flatOffset).toBe(2 * T);
     for (const spec of specs(WEBGL_OPS)) {
-      const y = runForward(spec, x, mask, [1]);
-      const ref = referenceMaskedReduce(
-        spec.reducer,
-        xs.subarray(2 * T * F, 5 * T * F),
-        [3, T, F],
-        ms.subarray(2 * T, 5 * T),
-        [3, T],
-        [1],
-        false,
-      );
-      compareWithReference(`${spec.op} of a slice`, await y.data(), ref);
-      y.dispose();
+      const ys = runForward(spec, x, mask, [1]);
+      for (let k = 0; k < ys.length; k++) {
+        const ref = referenceMaskedReduce(
+          spec.reducer,
+          xs.subarray(2 * T * F, 5 * T * F),
+          [3, T, F],
+          ms.subarray(2 * T, 5 * T),
+          [3, T],
+          [1],
+          false,
+          k,
+        );
+        compareWithReference(`${spec.op} of a slice (output ${k})`, await ys[k]!.data(), ref);
+      }
+      dispose(ys);
     }
     dispose([xAll, mAll, x, mask]);
   });
@@ -260,18 +298,23 @@ describe('resources', () => {
           const keep = maskedGeometry(xShape, maskShape, axis, true).keepDimsShape;
           const dy = tensor(new Float32Array(product(outShape)), keep);
           programs = 0;
-          const y = runForward(spec, x, mask, axis);
+          const ys = runForward(spec, x, mask, axis);
           const inputs: Record<string, Tensor> = { dy, mask };
+          if (spec.outputs.length === 2) inputs['dy1'] = dy;
           if (spec.gradInputs.length > 0) {
             inputs['x'] = x;
             inputs['y'] = dy;
           }
           const dx = engine().runKernel(spec.gradKernelName, inputs, { axis, xShape }) as Tensor;
           expect(programs, spec.op).toBe(0);
-          expect(y.shape).toEqual(outShape);
-          expect(Array.from(await y.data())).toEqual(new Array(y.size).fill(0));
+          expect(ys.length).toBe(spec.outputs.length);
+          for (const [k, y] of ys.entries()) {
+            // Exactly the row's empty value (logsumexp: -Infinity), from no shader.
+            expect(y.shape).toEqual(outShape);
+            expect(Array.from(await y.data())).toEqual(new Array(y.size).fill(spec.emptyValues[k]));
+          }
           expect(dx.shape).toEqual(xShape);
-          dispose([x, mask, dy, y, dx]);
+          dispose([x, mask, dy, ...ys, dx]);
         }
       }
     } finally {

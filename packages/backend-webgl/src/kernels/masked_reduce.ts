@@ -7,44 +7,54 @@ import {
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { packedMaskedReduce, usePackedPath } from '../packed.js';
-import { flatView, maskedReduce } from '../passes.js';
+import { flatView, forwardStages, maskedReduce } from '../passes.js';
 
 /**
  * The forward kernel of a table row for 'webgl': the mask is read in the same shader as x, no
  * transpose and no x-sized temporary. A packed x in the [..., time, features] layout reduced over
- * time is read packed (packed.ts); other layouts of a packed x are unpacked first.
+ * time is read packed (packed.ts); other layouts of a packed x are unpacked first. A composed
+ * reducer (logsumexp, moments) runs its two stages (passes.ts forwardStages); a row with several
+ * outputs (moments) returns them in the row's order.
  */
 export function maskedReduceKernel(spec: MaskedReduction): KernelFunc {
   const { reducer } = spec;
-  return ({ inputs, backend, attrs }): TensorInfo => {
+  const single = spec.outputs.length === 1;
+  return ({ inputs, backend, attrs }): TensorInfo | TensorInfo[] => {
     const { x, mask } = inputs as MaskedReduceInputs;
     const { axis, keepDims } = asReduceAttrs(attrs);
     const webgl = backend as MathBackendWebGL;
     const g = maskedGeometry(x.shape, mask.shape, axis, keepDims);
     const outSize = g.keptSize * g.inner;
+    let results: TensorInfo[];
     if (outSize === 0 || g.reduceSize === 0) {
-      // Nothing to read: an empty result, or slices with no element (exactly the empty value 0).
-      return webgl.makeTensorInfo(g.outShape, 'float32', new Float32Array(outSize));
+      // Nothing to read: an empty result, or slices with no element (exactly the empty values).
+      results = spec.emptyValues.map((v) =>
+        webgl.makeTensorInfo(g.outShape, 'float32', new Float32Array(outSize).fill(v)),
+      );
+    } else if (usePackedPath(webgl, x, mask, axis)) {
+      results = packedMaskedReduce(webgl, reducer, x, mask, axis, g.outShape);
+    } else {
+      const temps: TensorInfo[] = [];
+      try {
+        const common = {
+          layout: g.layout,
+          keptSize: g.keptSize,
+          inner: g.inner,
+          reduceSize: g.reduceSize,
+          mask: flatView(webgl, mask, temps),
+          x: flatView(webgl, x, temps),
+        };
+        // A stage's result is flat and unpacked: the next stage reads it as flat y.
+        results = forwardStages(
+          webgl,
+          reducer,
+          (stage, y) => maskedReduce(webgl, { ...common, reducer: stage, y }).out,
+        ).map((out) => ({ dataId: out.dataId, shape: g.outShape, dtype: 'float32' as const }));
+      } finally {
+        for (const t of temps) webgl.disposeIntermediateTensorInfo(t);
+      }
     }
-    if (usePackedPath(webgl, x, mask, axis)) {
-      return packedMaskedReduce(webgl, reducer, x, mask, axis, g.outShape);
-    }
-    const temps: TensorInfo[] = [];
-    try {
-      const { out } = maskedReduce(webgl, {
-        reducer,
-        layout: g.layout,
-        keptSize: g.keptSize,
-        inner: g.inner,
-        reduceSize: g.reduceSize,
-        mask: flatView(webgl, mask, temps),
-        x: flatView(webgl, x, temps),
-      });
-      // The flat result is unpacked, so any shape of the same size is a free view of it.
-      return { dataId: out.dataId, shape: g.outShape, dtype: 'float32' };
-    } finally {
-      for (const t of temps) webgl.disposeIntermediateTensorInfo(t);
-    }
+    return single ? results[0]! : results;
   };
 }
 

@@ -1,5 +1,5 @@
 import type { MaskLayout, ReducerName } from '@masked-ops/core';
-import { type GlslGradient, GRADIENTS, TIED_GLSL } from '../glsl/reducers.js';
+import { type GlslGradient, GRADIENTS } from '../glsl/reducers.js';
 import {
   type CustomUniform,
   decompose,
@@ -21,6 +21,7 @@ export interface BroadcastSpec {
 export function broadcastInputs(gradient: GlslGradient): string[] {
   return [
     'dy',
+    ...(gradient.cotangents === 2 ? ['dy1'] : []),
     'mask',
     ...(gradient.stat ? ['stat'] : []),
     ...(gradient.readsXY ? ['x', 'y'] : []),
@@ -36,7 +37,7 @@ function gradientFunctions(gradient: GlslGradient, runs: number): string {
   const rowStat = gradient.stat === 'count' ? 'getStat(outRow) * uStatScale' : '1.0';
   const stat = gradient.stat === 'ties' ? 'getStat(o) * uStatScale' : 'rowStat';
   return `
-      ${gradient.readsXY ? TIED_GLSL : ''}
+      ${gradient.functions ?? ''}
       bool rowOf(int m, out int outRow) {
         outRow = 0;
         if (getMask(m) <= 0.5) {
@@ -52,7 +53,7 @@ function gradientFunctions(gradient: GlslGradient, runs: number): string {
 
       float gradAt(int outRow, int e, int col, float rowStat) {
         int o = outRow * uInner + col;
-        return ${gradient.expr('getDy(o)', stat, 'getX(e)', 'getY(o)')};
+        return ${gradient.expr({ dy: 'getDy(o)', dy1: 'getDy1(o)', stat, xv: 'getX(e)', yv: 'getY(o)' })};
       }`;
 }
 

@@ -17,12 +17,17 @@ export interface CombineSpec {
   final: boolean;
 }
 
+/** Whether a combine pass reads the per-output y (input 'y' after the partials). */
+export const combineReadsY = (reducer: WindowReducerName, final: boolean): boolean =>
+  final && windowReducer(reducer).finishReadsY === true;
+
 /**
  * Passes after the first: merges up to MAX_WINDOW partial states per output (windows with count 0
- * are skipped, so no reducer needs an identity); the final pass finishes them.
+ * are skipped, so no reducer needs an identity); the final pass finishes them (reading y, flat
+ * [keptSize * inner], for a reducer whose finish needs it).
  */
 export class CombineProgram extends FlatProgram {
-  variableNames = ['partials'];
+  variableNames: string[];
   outputShape: number[];
   userCode: string;
 
@@ -31,6 +36,8 @@ export class CombineProgram extends FlatProgram {
     const reducer = windowReducer(spec.reducer);
     const inner = reducer.source === 'mask' ? 0 : spec.inner;
     const cols = spec.final ? Math.max(inner, 1) : inner + 1;
+    const readsY = combineReadsY(spec.reducer, spec.final);
+    this.variableNames = readsY ? ['partials', 'y'] : ['partials'];
     this.outputShape = [spec.keptSize * spec.windowsOut * cols];
     this.setUniforms(
       new Uniforms()
@@ -40,9 +47,10 @@ export class CombineProgram extends FlatProgram {
         .int('uIn', spec.windowsIn)
         .int('uOut', spec.windowsOut)
         .float('uScale', spec.scale)
-        .float('uOutScale', spec.outScale),
+        .float('uOutScale', spec.outScale)
+        .float('uInf', Number.POSITIVE_INFINITY),
     );
-    const result = spec.final ? reducer.finish('acc', 'count') : '(wantX ? acc : count)';
+    const result = spec.final ? reducer.finish('acc', 'count', 'yv') : '(wantX ? acc : count)';
     this.userCode = `
       void main() {
         int flatOut = getOutputCoords();
@@ -54,6 +62,7 @@ export class CombineProgram extends FlatProgram {
         int len = uIn - start;
         int p = (outRow * uIn + start) * uColsIn;
         bool wantX = col < uInner;
+        ${readsY ? 'float yv = wantX ? getY(outRow * uInner + col) : 0.0;' : ''}
         float acc = 0.0;
         float count = 0.0;
         for (int i = 0; i < ${MAX_WINDOW}; i++) {

@@ -1,5 +1,5 @@
 import type { MaskLayout, ReducerName } from '@masked-ops/core';
-import { GRADIENTS, TIED_GLSL } from '../glsl/reducers.js';
+import { type GlslGradient, GRADIENTS } from '../glsl/reducers.js';
 import {
   type CustomUniform,
   decompose,
@@ -19,18 +19,19 @@ export interface PackedBroadcastInputsSpec {
   maskRank: number;
   /** The mask's second-to-last dim (1 for a 1-D mask): the rows of the mask's texels. */
   maskRows: number;
-  /** stat input * statScale = the per-element statistic (ties); 1 when there is none. */
+  /** stat input * statScale = the statistic (ties or count); 1 when there is none. */
   statScale: number;
 }
 
 /**
- * The gradient of reducers that compare x with the forward output y (max, min) on the packed
- * path's layout (x [..., T, F], mask [..., T], T reduced), with every input read packed: no
- * unpacking pass over x, and one invocation reads one texel of x (a 2x2 block: two time steps,
+ * The gradient of reducers that read x and the forward output y (max, min, logsumexp, moments) on
+ * the packed path's layout (x [..., T, F], mask [..., T], T reduced), with every input read packed:
+ * no unpacking pass over x, and one invocation reads one texel of x (a 2x2 block: two time steps,
  * two features), one of the mask and one of y, and writes that block of a packed dx. The two
- * time steps of a block belong to one output row, so y, dy and the statistic (viewed as
- * [keptSize, F], packed) are read as the pair of features of that row; dy and the statistic only
- * where the gradient's expression needs them (at tied positions, a few per slice).
+ * time steps of a block belong to one output row, so y, the cotangents and a per-feature statistic
+ * (ties), viewed as [keptSize, F], and a per-row statistic (count), viewed as [keptSize, 1], all
+ * packed, are read for that row. A sparse gradient (max/min) reads dy and the ties only where its
+ * expression needs them (at tied positions, a few per slice); a dense one reads their texels once.
  *
  * Masked-out positions are skipped by branches (never multiplied by 0); slots past an odd T or F
  * are written as 0.
@@ -47,11 +48,12 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
 
   constructor(spec: PackedBroadcastInputsSpec) {
     const gradient = GRADIENTS[spec.reducer]!;
-    if (!gradient.readsXY || gradient.stat === 'count') {
+    if (!gradient.readsXY) {
       throw new Error(`backend-webgl: no packed-input gradient for '${spec.reducer}'`);
     }
-    const hasStat = gradient.stat !== null;
-    this.variableNames = ['x', 'mask', 'y', 'dy', ...(hasStat ? ['stat'] : [])];
+    const { stat, sparse } = gradient;
+    const two = gradient.cotangents === 2;
+    this.variableNames = packedBroadcastInputs(gradient);
     this.outputShape = [...spec.xView];
     const { uniforms, runs } = new Uniforms()
       .int('uInner', spec.xView[2])
@@ -61,18 +63,33 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
       .outputRows(spec.layout);
     this.customUniforms = uniforms.declarations;
     this.uniformValues = uniforms.values;
-    // Component c (0: feature f, 1: f + 1) of this row's texel of a [keptSize, F] input.
-    const pick = (input: string, c: number) =>
-      `(oddRow ? get${input}(outRow, f).${'zw'[c]} : get${input}(outRow, f).${'xy'[c]})`;
+    // This row's pair of features (f, f + 1) of a packed [keptSize, F] input: its texel holds two
+    // output rows, xy for an even one and zw for an odd one.
+    const pair = (input: string) =>
+      `(oddRow ? get${input}(outRow, f).zw : get${input}(outRow, f).xy)`;
+    const rowStat = '(oddRow ? getStat(outRow, 0).z : getStat(outRow, 0).x) * uStatScale';
+    // Dense: the texels are read once, before the branches; sparse: component c where used.
+    const read = (input: string, c: number) =>
+      sparse ? `${pair(input)}.${'xy'[c]}` : `${input.toLowerCase()}v.${'xy'[c]}`;
+    const statAt = (c: number) =>
+      stat === 'count' ? 'rowStat' : stat === 'ties' ? `${read('Stat', c)} * uStatScale` : '1.0';
     const at = (xv: string, c: number) =>
-      gradient.expr(
-        pick('Dy', c),
-        hasStat ? `${pick('Stat', c)} * uStatScale` : '1.0',
+      gradient.expr({
+        dy: read('Dy', c),
+        dy1: read('Dy1', c),
+        stat: statAt(c),
         xv,
-        `yv.${'xy'[c]}`,
-      );
+        yv: `yv.${'xy'[c]}`,
+      });
+    const dense = sparse
+      ? ''
+      : [
+          `vec2 dyv = ${pair('Dy')};`,
+          two ? `vec2 dy1v = ${pair('Dy1')};` : '',
+          stat === 'ties' ? `vec2 statv = ${pair('Stat')};` : '',
+        ].join('\n          ');
     this.userCode = `
-      ${TIED_GLSL}
+      ${gradient.functions ?? ''}
       ${packedTexels(spec.xRank, spec.maskRank)}
       void main() {
         ivec3 rc = getOutputCoords();
@@ -91,8 +108,9 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
           int outRow = 0;
           ${decompose('p', 'outRow', 'uDimMask', 'uDimOut', runs)}
           bool oddRow = outRow - (outRow / 2) * 2 == 1;
-          vec4 y4 = getY(outRow, f);
-          vec2 yv = oddRow ? y4.zw : y4.xy;
+          vec2 yv = ${pair('Y')};
+          ${dense}
+          ${stat === 'count' ? `float rowStat = ${rowStat};` : ''}
           vec4 xt = xTexel(p, t, f);
           bool second = f + 1 < uInner;
           if (v0) {
@@ -112,4 +130,16 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
       }
     `;
   }
+}
+
+/** The packed-input gradient's inputs, in the order the kernel passes them. */
+export function packedBroadcastInputs(gradient: GlslGradient): string[] {
+  return [
+    'x',
+    'mask',
+    'y',
+    'dy',
+    ...(gradient.cotangents === 2 ? ['dy1'] : []),
+    ...(gradient.stat !== null ? ['stat'] : []),
+  ];
 }

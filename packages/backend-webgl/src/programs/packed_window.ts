@@ -1,5 +1,5 @@
 import type { MaskLayout } from '@masked-ops/core';
-import { TIED_GLSL, type WindowReducerName, windowReducer } from '../glsl/reducers.js';
+import { type WindowReducerName, windowReducer } from '../glsl/reducers.js';
 import {
   advance,
   type CustomUniform,
@@ -18,7 +18,10 @@ import {
 export const MAX_STEPS = MAX_WINDOW / 2;
 
 export interface PackedWindowSpec {
-  /** A reducer of x, or the ties statistic (which also reads y, packed as [keptSize, F]). */
+  /**
+   * A reducer of x, or of a term of x and y (the ties statistic, a composed reduction's second
+   * stage), which reads y packed as [keptSize, F].
+   */
   reducer: WindowReducerName;
   /**
    * Layout of the mask's leading dims (all but its last, the time dim, which is always reduced).
@@ -78,8 +81,8 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
     const { layout, final } = spec;
     const reducer = windowReducer(spec.reducer);
     if (reducer.source === 'mask') throw new Error('backend-webgl: the packed path reads x');
-    const tied = reducer.source === 'tied';
-    this.variableNames = tied ? ['x', 'mask', 'y'] : ['x', 'mask'];
+    const readsY = reducer.source === 'xy';
+    this.variableNames = readsY ? ['x', 'mask', 'y'] : ['x', 'mask'];
     const nk = layout.kept.length;
     const nr = layout.reduced.length;
     const rows = spec.keptSize * spec.windows;
@@ -95,21 +98,22 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
       .int('uTotalSteps', spec.totalSteps)
       .float('uScale', spec.scale)
       .float('uOutScale', spec.outScale)
+      .float('uInf', Number.POSITIVE_INFINITY)
       .layout(layout);
     this.customUniforms = u.declarations;
     this.uniformValues = u.values;
     const first = 'count == 0.0';
-    // The ties statistic folds the indicator [x == y or both NaN] of each valid value.
-    const value = (v: string, yc: string) => (tied ? `(tied(${v}, ${yc}) ? 1.0 : 0.0)` : v);
+    // What a valid value contributes: x itself, or the reducer's term of x and this output's y.
+    const value = (v: string, yc: string) => (readsY ? reducer.term!(v, yc) : v);
     const fold = (pair: string, a: string, b: string) =>
       reducer.vectorUpdate
-        ? `${reducer.update('acc', pair, first)}
+        ? `${reducer.update('acc', value(pair, 'yv'), first)}
                 count += uScale;`
         : `${reducer.update('acc.x', value(a, 'yv.x'), first)}
                 ${reducer.update('acc.y', value(b, 'yv.y'), first)}
                 count += uScale;`;
     const values = final
-      ? `vec2 vals = vec2(${reducer.finish('acc.x', 'count')}, ${reducer.finish('acc.y', 'count')});
+      ? `vec2 vals = vec2(${reducer.finish('acc.x', 'count', 'yv.x')}, ${reducer.finish('acc.y', 'count', 'yv.y')});
           if (col + 1 >= uInner) {
             vals.y = 0.0;
           }`
@@ -117,7 +121,7 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
             col < uInner ? acc.x : (col == uInner ? count : 0.0),
             col + 1 < uInner ? acc.y : (col + 1 == uInner ? count : 0.0));`;
     this.userCode = `
-      ${tied ? TIED_GLSL : ''}
+      ${reducer.functions ?? ''}
       ${packedTexels(spec.xRank, spec.maskRank)}
       void main() {
         ivec2 rc = getOutputCoords();
@@ -132,7 +136,7 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
           int outRow = row / uWindows;
           int win = row - outRow * uWindows;
           ${
-            tied
+            readsY
               ? `// y's texel holds two output rows: this one's pair of features is xy or zw.
           vec2 yv = vec2(0.0);
           if (wantX) {
@@ -178,6 +182,7 @@ export class PackedMaskedWindowProgram implements MaskedProgram {
               if (v1) {
                 ${fold('xt.zw', 'xt.z', 'xt.w')}
               }
+              ${reducer.stopAtFirst ? 'break;' : ''}
             }
             t += 2;
             if (t >= uRowLen) {

@@ -1,5 +1,5 @@
 import type { MaskLayout } from '@masked-ops/core';
-import { TIED_GLSL, type WindowReducerName, windowReducer } from '../glsl/reducers.js';
+import { type WindowReducerName, windowReducer } from '../glsl/reducers.js';
 import { advance, decompose, FlatProgram, MAX_WINDOW, odometer, Uniforms } from './base.js';
 
 export interface WindowSpec {
@@ -27,9 +27,10 @@ export interface WindowSpec {
 }
 
 /**
- * First (or only) pass of a masked reduction: reads x and the mask together (and, for the ties
- * statistic, the forward output y). Masked-out positions are skipped by a branch, never multiplied
- * by 0, so NaN/Inf there cannot reach the accumulator.
+ * First (or only) pass of a masked reduction: reads x and the mask together (and, for reducers of
+ * a term of x and y, the per-output y: the forward output for the ties statistic, the first
+ * stage's result for a second stage). Masked-out positions are skipped by a branch, never
+ * multiplied by 0, so NaN/Inf there cannot reach the accumulator.
  */
 export class MaskedWindowProgram extends FlatProgram {
   variableNames: string[];
@@ -43,10 +44,10 @@ export class MaskedWindowProgram extends FlatProgram {
     const nk = layout.kept.length;
     const nr = layout.reduced.length;
     const readsX = reducer.source !== 'mask';
+    const readsY = reducer.source === 'xy';
     const inner = readsX ? spec.inner : 0;
     const cols = final ? Math.max(inner, 1) : inner + 1;
-    this.variableNames =
-      reducer.source === 'tied' ? ['x', 'mask', 'y'] : readsX ? ['x', 'mask'] : ['mask'];
+    this.variableNames = readsY ? ['x', 'mask', 'y'] : readsX ? ['x', 'mask'] : ['mask'];
     this.outputShape = [spec.keptSize * spec.windows * cols];
     this.setUniforms(
       new Uniforms()
@@ -57,21 +58,20 @@ export class MaskedWindowProgram extends FlatProgram {
         .int('uReduceSize', spec.reduceSize)
         .float('uScale', spec.scale)
         .float('uOutScale', spec.outScale)
+        .float('uInf', Number.POSITIVE_INFINITY)
         .layout(layout),
     );
-    const value =
-      reducer.source === 'tied'
-        ? 'tied(getX(m * uInner + col), yv) ? 1.0 : 0.0'
-        : 'getX(m * uInner + col)';
+    const x = 'getX(m * uInner + col)';
+    const value = readsY ? reducer.term!(x, 'yv') : x;
     const fold = readsX
       ? `if (wantX) {
               float v = ${value};
               ${reducer.update('acc', 'v', 'count == 0.0')}
             }`
       : '';
-    const result = final ? reducer.finish('acc', 'count') : '(wantX ? acc : count)';
+    const result = final ? reducer.finish('acc', 'count', 'yv') : '(wantX ? acc : count)';
     this.userCode = `
-      ${reducer.source === 'tied' ? TIED_GLSL : ''}
+      ${reducer.functions ?? ''}
       void main() {
         int flatOut = getOutputCoords();
         int row = flatOut / uCols;
@@ -92,7 +92,7 @@ export class MaskedWindowProgram extends FlatProgram {
         ${decompose('start', 'off', 'uRedFlat', 'uRedMask', nr, 'r')}
 
         bool wantX = col < uInner;
-        ${reducer.source === 'tied' ? 'float yv = wantX ? getY(outRow * uInner + col) : 0.0;' : ''}
+        ${readsY ? 'float yv = wantX ? getY(outRow * uInner + col) : 0.0;' : ''}
         float acc = 0.0;
         float count = 0.0;
         for (int i = 0; i < ${MAX_WINDOW}; i++) {
@@ -103,6 +103,7 @@ export class MaskedWindowProgram extends FlatProgram {
           if (getMask(m) > 0.5) {
             ${fold}
             count += uScale;
+            ${reducer.stopAtFirst ? 'break;' : ''}
           }
           ${advance(nr)}
         }
