@@ -105,6 +105,21 @@ function sliceGradients(
   });
 }
 
+/** One per-slice field spread back over x's elements (0 at masked positions). */
+function perElement(
+  xShape: readonly number[],
+  perSlice: { g: number[]; grads: number[]; scales: number[] }[],
+  field: 'grads' | 'scales',
+): Float64Array {
+  const out = new Float64Array(xShape.reduce((p, d) => p * d, 1));
+  for (const slice of perSlice) {
+    slice.g.forEach((i, j) => {
+      out[i] = slice[field][j]!;
+    });
+  }
+  return out;
+}
+
 /**
  * dx of a masked reduction in float64: `dy` (the cotangent of output `output`; the others' are
  * 0) in the output's row-major order; 0 at masked positions and on empty slices.
@@ -119,15 +134,8 @@ export function referenceMaskedReduceGrad(
   axis: readonly number[],
   output = 0,
 ): Float64Array {
-  const dx = new Float64Array(xShape.reduce((p, d) => p * d, 1));
-  sliceGradients(reducer, x, xShape, mask, maskShape, axis, (o) => dy[o]!, output).forEach(
-    ({ g, grads }) => {
-      g.forEach((i, j) => {
-        dx[i] = grads[j]!;
-      });
-    },
-  );
-  return dx;
+  const perSlice = sliceGradients(reducer, x, xShape, mask, maskShape, axis, (o) => dy[o]!, output);
+  return perElement(xShape, perSlice, 'grads');
 }
 
 /**
@@ -144,22 +152,8 @@ export function referenceMaskedReduceGradScales(
   axis: readonly number[],
   output = 0,
 ): Float64Array {
-  const out = new Float64Array(xShape.reduce((p, d) => p * d, 1));
-  for (const { g, scales } of sliceGradients(
-    reducer,
-    x,
-    xShape,
-    mask,
-    maskShape,
-    axis,
-    (o) => dy[o]!,
-    output,
-  )) {
-    g.forEach((i, j) => {
-      out[i] = scales[j]!;
-    });
-  }
-  return out;
+  const perSlice = sliceGradients(reducer, x, xShape, mask, maskShape, axis, (o) => dy[o]!, output);
+  return perElement(xShape, perSlice, 'scales');
 }
 
 /**
