@@ -1,9 +1,24 @@
-import type { MaskedReduction, ReducerName } from '@masked-ops/core';
+import {
+  EMBEDDING_BAG,
+  embeddingBag,
+  type MaskedReduction,
+  maskedMean,
+  type ReducerName,
+} from '@masked-ops/core';
 import { runOp } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
-import { type KernelPath, kernelPaths } from './matrix.js';
-import { specOf } from './ops.js';
-import { axisOf, maskShapeOf, outShapeOf, type ShapeSpec, shapeLabel } from './shapes.js';
+import { type KernelPath, kernelPath, kernelPaths } from './matrix.js';
+import { BAG, type BenchOp, reducersOf, specOf } from './ops.js';
+import {
+  axisOf,
+  type BagShape,
+  bagLabel,
+  maskShapeOf,
+  outShapeOf,
+  parseBagShapes,
+  type ShapeSpec,
+  shapeLabel,
+} from './shapes.js';
 
 /**
  * Side-by-side timings on the active backend, in one process, for every op of the table: the
@@ -15,11 +30,15 @@ import { axisOf, maskShapeOf, outShapeOf, type ShapeSpec, shapeLabel } from './s
  * `mean + variance`, so both cotangents are ones and the whole gradient runs (see lossOf).
  */
 export interface BenchRow {
-  /** The op's name (maskedSum, ...). */
+  /** The op's name (maskedSum, ..., embeddingBag). */
   op: string;
+  /** The table row's reducer; for embeddingBag its mode (mean). */
   reducer: ReducerName;
   backend: string;
-  /** shapes.ts's label: "[256,200,64]" (pool over time) or "[4096,4096]:all" (scalar). */
+  /**
+   * shapes.ts's label: "[256,200,64]" (pool over time), "[4096,4096]:all" (scalar), or for the
+   * bag "ids [1024,50], table [100000,16]".
+   */
   shape: string;
   pass: 'forward' | 'backward';
   /** What `fused` ran: without the plugin's kernels it is core's composite fallback. */
@@ -27,13 +46,24 @@ export interface BenchRow {
   fusedMs: number;
   compositeMs: number;
   unmaskedMs: number;
-  /** tfjs's unmasked op timed as `unmaskedMs`: tf.sum, tf.mean, tf.max, tf.min, tf.logSumExp, tf.moments. */
+  /**
+   * tfjs's unmasked op timed as `unmaskedMs`: tf.sum, tf.mean, tf.max, tf.min, tf.logSumExp,
+   * tf.moments; for the bag `tf.gather + tf.mean` (the padding averaged in).
+   */
   unmasked: string;
+  /** What `compositeMs` timed, where it is not the README's composite: the bag's two steps. */
+  composite?: string;
+  /**
+   * Variants that were not timed (their ms, ratios and reps are NaN / 0), and why: a call
+   * estimated far over the budget (tfjs-backend-cpu's UnsortedSegmentSum: hours), or an error
+   * (a kernel the backend lacks).
+   */
+  skipped?: Partial<Record<'fused' | 'composite' | 'unmasked', string>>;
   /** composite / fused: how many times faster the fused op is than the workaround. */
   vsComposite: number;
   /** unmasked / fused: above 1 means faster than tfjs's unmasked reduction. */
   vsUnmasked: number;
-  /** Bytes of x read per second by the fused op (one pass over x), GB/s. */
+  /** Bytes of x read per second by the fused op (one pass over x; the bag: its ids' rows), GB/s. */
   fusedGBps: number;
   /** Timed runs behind each median (slow variants get fewer; see BenchOptions.budgetMs). */
   reps: { fused: number; composite: number; unmasked: number };
@@ -41,7 +71,10 @@ export interface BenchRow {
 
 export interface BenchOptions {
   shapes: ShapeSpec[];
-  ops: ReducerName[];
+  /** The masked reductions to time on `shapes`, and the bag (`BAG`) on `bagShapes`. */
+  ops: BenchOp[];
+  /** The bag's shapes (DEFAULT_BAG_SHAPES when not given). */
+  bagShapes?: BagShape[];
   density: number;
   seed: number;
   /** Timed repetitions per variant at most (the median is reported). */
@@ -55,6 +88,11 @@ export interface BenchOptions {
    */
   budgetMs: number;
   backward: boolean;
+  /**
+   * A call estimated to take longer (segmentSumEstimateMs) is not made: SLOW_CALL_MS when not
+   * given.
+   */
+  slowCallMs?: number;
   /** Called before each (shape, op, pass) step and once at the end (done === total). */
   onProgress?: (done: number, total: number, step: string) => void;
 }
@@ -255,16 +293,18 @@ function makeInputs(s: ShapeSpec, density: number, rand: () => number): BenchInp
 
 export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const backend = tf.getBackend();
-  const paths = kernelPaths(options.ops);
+  const reducers = reducersOf(options.ops);
+  const bagShapes = options.ops.includes(BAG) ? (options.bagShapes ?? DEFAULT_BAG_SHAPES) : [];
+  const paths = kernelPaths(reducers);
   const rows: BenchRow[] = [];
   const rand = seededUniform(options.seed);
   const passes = options.backward ? (['forward', 'backward'] as const) : (['forward'] as const);
-  const total = options.shapes.length * options.ops.length * passes.length;
-  for (const s of options.shapes) {
+  const total = (options.shapes.length * reducers.length + bagShapes.length) * passes.length;
+  for (const s of reducers.length ? options.shapes : []) {
     const inputs = makeInputs(s, options.density, rand);
     const { x, mask, axis } = inputs;
     const dy = tf.ones(outShapeOf(s));
-    for (const reducer of options.ops) {
+    for (const reducer of reducers) {
       const spec = specOf(reducer);
       // Each variant as a function of x to its outputs, in the row's order.
       const outputs: Record<'fused' | 'composite' | 'unmasked', (v: tf.Tensor) => tf.Tensor[]> = {
@@ -318,7 +358,261 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     }
     tf.dispose([inputs.x, inputs.mask, inputs.maskF, inputs.maskB, dy]);
   }
+  for (const s of bagShapes) {
+    const done = rows.length;
+    rows.push(
+      ...(await benchBag(s, options, passes, rand, (i, step) => {
+        options.onProgress?.(done + i, total, step);
+      })),
+    );
+  }
   options.onProgress?.(total, total, 'done');
+  return rows;
+}
+
+/** `pnpm bench`'s bag shapes: a DeepFM-like field (short bags, a large table) and long bags. */
+export const DEFAULT_BAG_SHAPES: readonly BagShape[] = parseBagShapes(
+  '1024x50:100000x16,256x200:10000x64',
+);
+
+/** Share of the bag benchmark's ids that are padding (id 0), placed at random. */
+export const BAG_PADDING = 0.2;
+
+/** A call estimated to take longer than this is not made (segmentSumEstimateMs, probeEstimateMs). */
+export const SLOW_CALL_MS = 120_000;
+
+/**
+ * What one call of tfjs's gather gradient (`UnsortedSegmentSum` of `[rows, dim]` into `segments`
+ * table rows) would cost on 'cpu', where it is known to be far slower than a pass:
+ * tfjs-backend-cpu's kernel makes a full pass over the gradient (an equal, a cast, a multiply and a
+ * sum of its size) for every segment, about 0.4 s per table row at [51200, 16] on this machine, so
+ * 100,000 rows take hours. The estimate is one timed call with one segment, times `segments`.
+ * Undefined on other backends (see probeEstimateMs).
+ */
+export function segmentSumEstimateMs(
+  rows: number,
+  dim: number,
+  segments: number,
+): number | undefined {
+  if (tf.getBackend() !== 'cpu') return undefined;
+  return tf.tidy(() => {
+    const x = tf.ones([rows, dim]);
+    const ids = tf.zeros([rows], 'int32') as tf.Tensor1D;
+    const start = performance.now();
+    tf.unsortedSegmentSum(x, ids, 1).dataSync();
+    return (performance.now() - start) * segments;
+  });
+}
+
+/** The GPU backends: a call there cannot be cut short once queued. */
+const GPU_BACKENDS = ['webgl', 'webgpu'];
+
+/** The first probe table's rows (see probeEstimateMs); each next one has twice as many. */
+export const PROBE_ROWS = 16;
+
+/**
+ * Two probes differing by this much (ms), and by a quarter of the smaller, measure the rows' cost
+ * rather than noise.
+ */
+const PROBE_SIGNAL_MS = 250;
+
+/**
+ * What one backward call of a bag variant would cost on a GPU backend, from the same call on
+ * smaller tables (the ids folded into them, padding kept). Every variant's time grows linearly in
+ * the table's rows, `t(rows) = a + b * rows` with `a, b >= 0` (a zero-filled gradient at least), and
+ * on webgl steeply for tfjs's UnsortedSegmentSum and core's fallback scatter-add (every output
+ * element reads every id: 12 s for 1,000 rows and 12,800 ids on SwiftShader, hours for the bench's
+ * tables). Probing at 16 rows, then 32, 64, ...: `t(r) * vocab / r` bounds the real call from
+ * above, so once that is under `limitMs` the call is made (undefined is returned); once two
+ * probes differ by more than noise, the line through them is the estimate; if the probes alone
+ * take a quarter of the limit, the bound is returned (`bound: true`: the call is slow, by how much
+ * is unknown). Each probe call runs twice (the first compiles its shaders). Undefined on other
+ * backends (cpu: segmentSumEstimateMs; wasm's kernels are one pass).
+ */
+export async function probeEstimateMs(
+  f: (ids: tf.Tensor) => (table: tf.Tensor) => tf.Tensor,
+  s: BagShape,
+  idsData: Int32Array,
+  limitMs: number,
+): Promise<{ ms: number; bound: boolean; probeMs: number; probeRows: number } | undefined> {
+  if (!GPU_BACKENDS.includes(tf.getBackend())) return undefined;
+  const probe = async (rows: number): Promise<number> => {
+    const folded = idsData.map((id) => (id === 0 ? 0 : 1 + ((id - 1) % (rows - 1))));
+    const ids = tf.tensor2d(folded, [s.batch, s.bagLen], 'int32');
+    const table = tf.ones([rows, s.dim]);
+    const dy = tf.ones([s.batch, s.dim]);
+    const call: Variant = () => tf.tidy(() => tf.grad(f(ids))(table, dy));
+    try {
+      await runOnce(call);
+      return await runOnce(call);
+    } finally {
+      tf.dispose([ids, table, dy]);
+    }
+  };
+  let rows = PROBE_ROWS;
+  let t = await probe(rows);
+  let spent = 2 * t;
+  for (;;) {
+    const upperBound = (t * s.vocab) / rows;
+    if (upperBound <= limitMs) return undefined;
+    if (2 * rows >= s.vocab || spent > limitMs / 4) {
+      return { ms: upperBound, bound: true, probeMs: t, probeRows: rows };
+    }
+    const t2 = await probe(2 * rows);
+    spent += 2 * t2;
+    if (t2 - t > Math.max(PROBE_SIGNAL_MS, t / 4)) {
+      const ms = t + ((t2 - t) / rows) * (s.vocab - rows);
+      return { ms, bound: false, probeMs: t2, probeRows: 2 * rows };
+    }
+    [rows, t] = [2 * rows, t2];
+  }
+}
+
+/** Padded ids `[batch, bagLen]` (BAG_PADDING of them 0, the rest uniform in [1, vocab)) and a table. */
+function makeBagInputs(
+  s: BagShape,
+  rand: () => number,
+): { table: tf.Tensor2D; ids: tf.Tensor2D; idsData: Int32Array } {
+  const ids = new Int32Array(s.batch * s.bagLen);
+  for (let i = 0; i < ids.length; i++) {
+    ids[i] = rand() < BAG_PADDING ? 0 : 1 + Math.floor(rand() * (s.vocab - 1));
+  }
+  const table = new Float32Array(s.vocab * s.dim);
+  for (let i = 0; i < table.length; i++) table[i] = rand() * 2 - 1;
+  return {
+    table: tf.tensor2d(table, [s.vocab, s.dim]),
+    ids: tf.tensor2d(ids, [s.batch, s.bagLen], 'int32'),
+    idsData: ids,
+  };
+}
+
+const formatMs = (ms: number): string =>
+  ms >= 3_600_000
+    ? `${(ms / 3_600_000).toFixed(1)} h`
+    : ms >= 60_000
+      ? `${(ms / 60_000).toFixed(0)} min`
+      : ms >= 10_000
+        ? `${(ms / 1000).toFixed(0)} s`
+        : `${(ms / 1000).toFixed(1)} s`;
+
+/** The bag benchmark's three variants as functions of the table (see benchBag). */
+export const bagVariants = (ids: tf.Tensor) => ({
+  fused: (t: tf.Tensor) => embeddingBag(t, ids, { mode: 'mean', paddingId: 0 }),
+  composite: (t: tf.Tensor) => tf.tidy(() => maskedMean(tf.gather(t, ids), tf.notEqual(ids, 0), 1)),
+  unmasked: (t: tf.Tensor) => tf.tidy(() => tf.mean(tf.gather(t, ids), 1)),
+});
+
+/**
+ * The bag at one shape, mode mean, padding id 0, on the active backend; three variants:
+ * - fused: `embeddingBag(table, ids, {mode: 'mean', paddingId: 0})`;
+ * - composite, the two steps users write with our ops: `maskedMean(tf.gather(table, ids),
+ *   tf.notEqual(ids, 0), 1)` (the mask made in the call, as users do; it is [B, L], small);
+ * - unmasked: stock tfjs, `tf.mean(tf.gather(table, ids), 1)` (the padding row averaged in).
+ * Backward is a `tf.grad` with respect to the table (cotangent ones): the fused op's own gradient
+ * kernel against tfjs's gather gradient, `UnsortedSegmentSum`, for both others. A backward call
+ * estimated over `slowCallMs` is not made, and the row says why (`skipped`): tfjs-backend-cpu's
+ * UnsortedSegmentSum (segmentSumEstimateMs: hours for these tables), and on webgl tfjs's
+ * UnsortedSegmentSum and core's fallback scatter-add without the plugin's kernels
+ * (probeEstimateMs). A variant that throws (a backend without UnsortedSegmentSum) is skipped with
+ * the error.
+ */
+async function benchBag(
+  s: BagShape,
+  options: BenchOptions,
+  passes: readonly ('forward' | 'backward')[],
+  rand: () => number,
+  /** Called before each pass (its index in `passes`). */
+  onStep: (i: number, step: string) => void,
+): Promise<BenchRow[]> {
+  const { table, ids, idsData } = makeBagInputs(s, rand);
+  const dy = tf.ones([s.batch, s.dim]);
+  const label = bagLabel(s);
+  const slowCallMs = options.slowCallMs ?? SLOW_CALL_MS;
+  const outputs = bagVariants(ids);
+  /** Why a backward variant is not run (a call estimated over slowCallMs), or undefined. */
+  let cpuEstimate: number | undefined | null = null;
+  const tooSlow = async (name: 'fused' | 'composite' | 'unmasked') => {
+    // Both gather variants share one UnsortedSegmentSum estimate.
+    if (name !== 'fused' && cpuEstimate === null) {
+      cpuEstimate = segmentSumEstimateMs(ids.size, s.dim, s.vocab);
+    }
+    const cpu = name === 'fused' ? undefined : cpuEstimate;
+    if (cpu != null && cpu > slowCallMs) {
+      return `not run: tfjs-backend-cpu's UnsortedSegmentSum (tf.gather's gradient) makes a pass per table row, ~${formatMs(cpu)} per call (one row's pass timed, times ${s.vocab})`;
+    }
+    const gpu = await probeEstimateMs(
+      (probeIds) => bagVariants(probeIds)[name],
+      s,
+      idsData,
+      slowCallMs,
+    );
+    if (gpu !== undefined && gpu.ms > slowCallMs) {
+      const what =
+        name !== 'fused'
+          ? "tfjs's UnsortedSegmentSum"
+          : kernelPath(EMBEDDING_BAG.kernelName, EMBEDDING_BAG.gradKernelName) === 'fused'
+            ? 'the gradient kernel'
+            : "core's fallback scatter-add";
+      const probed = `${formatMs(gpu.probeMs)} per call at ${gpu.probeRows} rows`;
+      return `not run on ${tf.getBackend()}: ${what} takes ${probed}, ${gpu.bound ? 'up to' : 'so'} ~${formatMs(gpu.ms)} at ${s.vocab} (timed on tables of ${PROBE_ROWS}, ${2 * PROBE_ROWS}, ... rows)`;
+    }
+    return undefined;
+  };
+  const rows: BenchRow[] = [];
+  try {
+    for (const [i, pass] of passes.entries()) {
+      onStep(i, `${BAG} ${label} ${pass}`);
+      // In a tidy: a variant that throws half-way (a missing kernel) leaves no tensor behind.
+      const variant =
+        (f: (t: tf.Tensor) => tf.Tensor): Variant =>
+        () =>
+          tf.tidy(() =>
+            pass === 'forward' ? f(table) : tf.grad((t: tf.Tensor) => f(t))(table, dy),
+          );
+      const skipped: NonNullable<BenchRow['skipped']> = {};
+      const time = async (name: 'fused' | 'composite' | 'unmasked') => {
+        let why: string | undefined;
+        try {
+          why = pass === 'backward' ? await tooSlow(name) : undefined;
+        } catch {
+          // The probe threw (no UnsortedSegmentSum at all): the variant fails below, and says so.
+        }
+        if (why) {
+          skipped[name] = why;
+          return { ms: Number.NaN, reps: 0 };
+        }
+        try {
+          return await timeMs(variant(outputs[name]), options);
+        } catch (err) {
+          skipped[name] = `failed: ${(err as Error).message.split('\n')[0]}`;
+          return { ms: Number.NaN, reps: 0 };
+        }
+      };
+      const fused = await time('fused');
+      const comp = await time('composite');
+      const plain = await time('unmasked');
+      rows.push({
+        op: BAG,
+        reducer: 'mean',
+        backend: tf.getBackend(),
+        shape: label,
+        pass,
+        kernel: kernelPath(EMBEDDING_BAG.kernelName, EMBEDDING_BAG.gradKernelName),
+        fusedMs: fused.ms,
+        compositeMs: comp.ms,
+        unmaskedMs: plain.ms,
+        unmasked: 'tf.gather + tf.mean',
+        composite: 'tf.gather + maskedMean',
+        ...(Object.keys(skipped).length ? { skipped } : {}),
+        vsComposite: comp.ms / fused.ms,
+        vsUnmasked: plain.ms / fused.ms,
+        fusedGBps: (ids.size * s.dim * 4) / (fused.ms / 1000) / 1e9,
+        reps: { fused: fused.reps, composite: comp.reps, unmasked: plain.reps },
+      });
+    }
+  } finally {
+    tf.dispose([table, ids, dy]);
+  }
   return rows;
 }
 

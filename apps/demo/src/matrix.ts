@@ -169,22 +169,25 @@ export type KernelPath =
   | 'fused forward, composite gradient'
   | 'composite forward, fused gradient';
 
-export function kernelPaths(ops: readonly ReducerName[]): Record<string, KernelPath> {
+/** What runs an op with this forward and this gradient kernel on the active backend. */
+export function kernelPath(kernelName: string, gradKernelName: string): KernelPath {
   const backend = tf.getBackend();
-  const has = (name: string) => tf.getKernel(name, backend) !== undefined;
+  const forward = tf.getKernel(kernelName, backend) !== undefined;
+  const gradient = tf.getKernel(gradKernelName, backend) !== undefined;
+  return forward === gradient
+    ? forward
+      ? 'fused'
+      : 'composite'
+    : forward
+      ? 'fused forward, composite gradient'
+      : 'composite forward, fused gradient';
+}
+
+export function kernelPaths(ops: readonly ReducerName[]): Record<string, KernelPath> {
   const paths: Record<string, KernelPath> = {};
   for (const r of ops) {
     const spec = specOf(r);
-    const forward = has(spec.kernelName);
-    const gradient = has(spec.gradKernelName);
-    paths[r] =
-      forward === gradient
-        ? forward
-          ? 'fused'
-          : 'composite'
-        : forward
-          ? 'fused forward, composite gradient'
-          : 'composite forward, fused gradient';
+    paths[r] = kernelPath(spec.kernelName, spec.gradKernelName);
   }
   return paths;
 }

@@ -82,35 +82,42 @@ export function matrixMarkdown(m: Matrix): string {
 /** The op names of the rows, in the order they first appear. */
 const opsOf = (rows: BenchRow[]): string[] => [...new Set(rows.map((r) => r.op))];
 
+/** A median, or why there is none ("skipped": see the row's `skipped`). */
+const msCell = (ms: number): string => (Number.isNaN(ms) ? 'skipped' : fmt(ms));
+const ratioCell = (r: number, digits: number): string =>
+  Number.isNaN(r) ? '-' : `${fmt(r, digits)}x`;
+
 /**
  * One op's speed table: a line per backend and shape, forward and backward side by side; the
  * ratios say how many times faster the fused op is than the composite and than tfjs's unmasked op;
- * `runs` is how many timed runs each median has (fused/composite/unmasked).
+ * `runs` is how many timed runs each median has (fused/composite/unmasked). A variant that was not
+ * timed shows "skipped", and the reasons follow the table.
  */
 export function opBenchMarkdown(rows: BenchRow[], op: string): string {
   const mine = rows.filter((r) => r.op === op);
   const keys = [...new Set(mine.map((r) => `${r.backend}|${r.shape}`))];
   const unmasked = mine[0]?.unmasked ?? 'unmasked';
+  const composite = mine[0]?.composite ?? 'composite';
   const cols = (r: BenchRow | undefined): string[] =>
     r
       ? [
-          fmt(r.fusedMs),
-          fmt(r.compositeMs),
-          fmt(r.unmaskedMs),
-          `${fmt(r.vsComposite, 1)}x`,
-          `${fmt(r.vsUnmasked, 2)}x`,
+          msCell(r.fusedMs),
+          msCell(r.compositeMs),
+          msCell(r.unmaskedMs),
+          ratioCell(r.vsComposite, 1),
+          ratioCell(r.vsUnmasked, 2),
           `${r.reps.fused}/${r.reps.composite}/${r.reps.unmasked}`,
         ]
       : ['-', '-', '-', '-', '-', '-'];
   const passHeader = (pass: string) => [
     `${pass} fused`,
-    'composite',
+    composite,
     unmasked,
-    'vs composite',
+    `vs ${composite === 'composite' ? 'composite' : 'two steps'}`,
     `vs ${unmasked}`,
     'runs',
   ];
-  return table(
+  const speed = table(
     ['backend', 'shape', 'kernels', ...passHeader('fwd'), ...passHeader('fwd+bwd'), 'fwd GB/s'],
     keys.map((k) => {
       const [backend, shape] = k.split('|') as [string, string];
@@ -127,6 +134,13 @@ export function opBenchMarkdown(rows: BenchRow[], op: string): string {
       ];
     }),
   );
+  const skipped = mine.flatMap((r) =>
+    Object.entries(r.skipped ?? {}).map(
+      ([variant, why]) =>
+        `- ${r.backend} ${r.shape} ${r.pass === 'forward' ? 'fwd' : 'fwd+bwd'} ${variant === 'fused' ? 'fused' : variant === 'composite' ? composite : unmasked}: ${why}`,
+    ),
+  );
+  return skipped.length ? `${speed}\n\nNot timed:\n\n${skipped.join('\n')}` : speed;
 }
 
 /** Every op's speed table, one section each (median ms). */

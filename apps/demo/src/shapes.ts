@@ -46,3 +46,35 @@ export function parseShapes(text: string): ShapeSpec[] {
       );
     });
 }
+
+/**
+ * An embedding-bag benchmark shape, `BxL:VxD` on the command line (e.g. `1024x50:100000x16`): ids
+ * `[B, L]` (B bags of L ids, some of them padding) looking up a table `[V, D]`.
+ */
+export interface BagShape {
+  batch: number;
+  bagLen: number;
+  vocab: number;
+  dim: number;
+}
+
+/** "ids [1024,50], table [100000,16]": the label of a bag shape in reports and bench rows. */
+export const bagLabel = (s: BagShape): string =>
+  `ids [${s.batch},${s.bagLen}], table [${s.vocab},${s.dim}]`;
+
+/** "1024x50:100000x16, 256x200:10000x64" -> bag shapes. */
+export function parseBagShapes(text: string): BagShape[] {
+  return text
+    .split(/[,;\s]+/)
+    .filter(Boolean)
+    .map((word) => {
+      const m = /^(\d+)x(\d+):(\d+)x(\d+)$/.exec(word);
+      const [batch, bagLen, vocab, dim] = (m?.slice(1) ?? []).map(Number);
+      if (!m || !(vocab! >= 2 && dim! >= 1 && batch! >= 1 && bagLen! >= 1)) {
+        throw new Error(
+          `bad bag shape "${word}": expected BxL:VxD (ids [B,L] into a table [V,D], V >= 2, every size >= 1), e.g. 1024x50:100000x16`,
+        );
+      }
+      return { batch: batch!, bagLen: bagLen!, vocab: vocab!, dim: dim! };
+    });
+}

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_BACKENDS, benchOptionsFrom, parseCli, UsageError } from '../src/node/args.js';
-import { parseOps } from '../src/ops.js';
-import { parseShapes } from '../src/shapes.js';
+import {
+  ALL_BACKENDS,
+  benchOptionsFrom,
+  parseCli,
+  parseDeepFMCli,
+  UsageError,
+} from '../src/node/args.js';
+import { DEEPFM_USAGE_DEFAULTS } from '../src/node/usage.js';
+import { parseOps, reducersOf } from '../src/ops.js';
+import { bagLabel, parseBagShapes, parseShapes } from '../src/shapes.js';
 
 const defaults = {
   benchShapes: '256x200x64,4096x4096:all',
+  bagShapes: '1024x50:100000x16',
   reps: 3,
   budgetMs: 500,
   backends: ALL_BACKENDS,
@@ -15,14 +23,40 @@ describe('--ops', () => {
     expect(parseOps('sum,mean,max,min')).toEqual(['sum', 'mean', 'max', 'min']);
     expect(parseOps('min,maskedSum')).toEqual(['sum', 'min']);
     expect(parseOps('maskedMax, max ,maskedMax')).toEqual(['max']);
-    expect(parseOps('all')).toEqual(['sum', 'mean', 'max', 'min', 'logsumexp', 'moments']);
+    expect(parseOps('all')).toEqual([
+      'sum',
+      'mean',
+      'max',
+      'min',
+      'logsumexp',
+      'moments',
+      'embeddingBag',
+    ]);
     expect(parseOps('moments,logsumexp')).toEqual(['logsumexp', 'moments']);
     expect(parseOps('maskedMoments;maskedLogSumExp sum')).toEqual(['sum', 'logsumexp', 'moments']);
   });
 
+  it('takes the embedding bag as embeddingBag or bag, after the reductions', () => {
+    expect(parseOps('bag')).toEqual(['embeddingBag']);
+    expect(parseOps('embeddingBag,max')).toEqual(['max', 'embeddingBag']);
+    expect(parseOps('bag embeddingBag')).toEqual(['embeddingBag']);
+    // The matrix and the page's picker take the reductions alone.
+    expect(reducersOf(parseOps('all'))).toEqual([
+      'sum',
+      'mean',
+      'max',
+      'min',
+      'logsumexp',
+      'moments',
+    ]);
+    expect(reducersOf(parseOps('bag'))).toEqual([]);
+    expect(() => parseOps('Bag')).toThrow(/unknown op "Bag"/);
+    expect(() => parseOps('maskedEmbeddingBag')).toThrow(/unknown op "maskedEmbeddingBag"/);
+  });
+
   it('rejects an unknown op, naming it and what is accepted', () => {
     expect(() => parseOps('sum,avg')).toThrow(
-      'unknown op "avg" in --ops; expected any of sum, mean, max, min, logsumexp, moments (or maskedSum, maskedMean, maskedMax, maskedMin, maskedLogSumExp, maskedMoments, or all)',
+      'unknown op "avg" in --ops; expected any of sum, mean, max, min, logsumexp, moments (or maskedSum, maskedMean, maskedMax, maskedMin, maskedLogSumExp, maskedMoments), embeddingBag (or bag), or all',
     );
     expect(() => parseOps('Sum')).toThrow(/unknown op "Sum"/);
     // tfjs's spellings of the unmasked ops are not the masked ops' names.
@@ -44,6 +78,13 @@ describe('--ops', () => {
       'min',
       'logsumexp',
       'moments',
+      'embeddingBag',
+    ]);
+    const bag = benchOptionsFrom(parseCli(['--ops', 'bag', '--bag-shapes', '8x5:50x4'], defaults));
+    expect(bag.ops).toEqual(['embeddingBag']);
+    expect(bag.bagShapes).toEqual([{ batch: 8, bagLen: 5, vocab: 50, dim: 4 }]);
+    expect(benchOptionsFrom(parseCli([], defaults)).bagShapes).toEqual([
+      { batch: 1024, bagLen: 50, vocab: 100000, dim: 16 },
     ]);
   });
 
@@ -62,6 +103,83 @@ describe('--ops', () => {
     expect(bad(['--reps', '0'])).toBeInstanceOf(UsageError);
     expect(bad(['--bench-shapes', '4x4:any'])).toBeInstanceOf(UsageError);
     expect(bad(['--opz', 'sum'])).toBeInstanceOf(UsageError);
+    expect(bad(['--ops', 'bags'])).toBeInstanceOf(UsageError);
+    expect(bad(['--bag-shapes', '8x5x4'])).toBeInstanceOf(UsageError);
+  });
+});
+
+describe('--bag-shapes', () => {
+  it('reads BxL:VxD (ids [B,L] into a table [V,D]) and labels it', () => {
+    const shapes = parseBagShapes('1024x50:100000x16, 256x200:10000x64');
+    expect(shapes).toEqual([
+      { batch: 1024, bagLen: 50, vocab: 100000, dim: 16 },
+      { batch: 256, bagLen: 200, vocab: 10000, dim: 64 },
+    ]);
+    expect(shapes.map(bagLabel)).toEqual([
+      'ids [1024,50], table [100000,16]',
+      'ids [256,200], table [10000,64]',
+    ]);
+  });
+
+  it('rejects anything else, saying what is expected', () => {
+    for (const bad of ['8x5', '8x5:50', '8x5x4:50x4', '0x5:50x4', '8x5:1x4', '8x5:50x0', 'bag']) {
+      expect(() => parseBagShapes(bad)).toThrow(/expected BxL:VxD/);
+    }
+    const err = (argv: string[]) => {
+      try {
+        parseCli(argv, defaults);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(err(['--bag-shapes', ','])).toBe('--bag-shapes is empty');
+    expect(err(['--bag-shapes', '8x5:100000000x16'])).toMatch(/more than the 67108864/);
+  });
+});
+
+describe('the DeepFM CLI flags', () => {
+  it('defaults to the Node backends and the example defaults', () => {
+    const o = parseDeepFMCli([]);
+    expect(o.backends).toEqual(['node:cpu', 'node:wasm']);
+    expect({
+      epochs: o.epochs,
+      train: o.train,
+      test: o.test,
+      batchSize: o.batchSize,
+      seed: o.seed,
+    }).toEqual(DEEPFM_USAGE_DEFAULTS);
+    const p = parseDeepFMCli([
+      '--',
+      '--backends',
+      'chromium:webgl',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '32',
+    ]);
+    expect([p.backends, p.epochs, p.batchSize]).toEqual([['chromium:webgl'], 2, 32]);
+  });
+
+  it('turns a bad value into a UsageError naming the flag', () => {
+    const cases: [string[], string][] = [
+      [['--epochs', '0'], '--epochs must be an integer in [1, 1000], got "0"'],
+      [['--train', 'many'], '--train must be a number, got "many"'],
+      [['--test', '10'], '--test must be an integer in [100, 1000000], got "10"'],
+      [['--batch-size', '1.5'], '--batch-size must be an integer in [1, 65536], got "1.5"'],
+      [['--backends', 'gpu'], 'unknown backend(s) gpu'],
+      [['--ops', 'sum'], "Unknown option '--ops'"],
+    ];
+    for (const [argv, message] of cases) {
+      let error: unknown;
+      try {
+        parseDeepFMCli(argv);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, argv.join(' ')).toBeInstanceOf(UsageError);
+      expect((error as Error).message).toContain(message);
+    }
   });
 });
 

@@ -2,11 +2,20 @@ import { referenceMaskedReduce, referenceMaskedReduceGrad } from '@masked-ops/co
 import { compareWithReference, randomFloats, seededRandom } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type BenchRow, runBench, userComposite } from '../src/bench.js';
+import {
+  BAG_PADDING,
+  type BenchRow,
+  bagVariants,
+  DEFAULT_BAG_SHAPES,
+  probeEstimateMs,
+  runBench,
+  segmentSumEstimateMs,
+  userComposite,
+} from '../src/bench.js';
 import { useNodeBackend } from '../src/node/backends.js';
 import { ALL_OPS } from '../src/ops.js';
 import { benchMarkdown } from '../src/report.js';
-import { parseShapes } from '../src/shapes.js';
+import { bagLabel, parseBagShapes, parseShapes } from '../src/shapes.js';
 
 beforeAll(async () => {
   await useNodeBackend('cpu');
@@ -108,6 +117,185 @@ describe('runBench', () => {
       backward: false,
     });
     expect(row!.reps).toEqual({ fused: 1, composite: 1, unmasked: 1 });
+  });
+});
+
+describe('runBench: the embedding bag', () => {
+  const bagOptions = {
+    shapes: parseShapes('3x5x2'),
+    bagShapes: parseBagShapes('8x5:50x4,6x3:20x2'),
+    density: 0.5,
+    seed: 1,
+    reps: 2,
+    warmup: 1,
+    budgetMs: 100,
+    backward: true,
+  };
+
+  it('gives a row per bag shape and pass after the reductions, with every field', async () => {
+    const before = tf.memory().numTensors;
+    const steps: string[] = [];
+    const rows = await runBench({
+      ...bagOptions,
+      ops: ['sum', 'embeddingBag'],
+      onProgress: (done, total, step) => steps.push(`${done}/${total} ${step}`),
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(rows.map((r) => `${r.op} ${r.shape} ${r.pass}`)).toEqual([
+      'maskedSum [3,5,2] forward',
+      'maskedSum [3,5,2] backward',
+      'embeddingBag ids [8,5], table [50,4] forward',
+      'embeddingBag ids [8,5], table [50,4] backward',
+      'embeddingBag ids [6,3], table [20,2] forward',
+      'embeddingBag ids [6,3], table [20,2] backward',
+    ]);
+    expect(steps).toEqual([
+      '0/6 maskedSum [3,5,2] forward',
+      '1/6 maskedSum [3,5,2] backward',
+      '2/6 embeddingBag ids [8,5], table [50,4] forward',
+      '3/6 embeddingBag ids [8,5], table [50,4] backward',
+      '4/6 embeddingBag ids [6,3], table [20,2] forward',
+      '5/6 embeddingBag ids [6,3], table [20,2] backward',
+      '6/6 done',
+    ]);
+    for (const r of rows.filter((r) => r.op === 'embeddingBag')) {
+      expect(r.backend).toBe('cpu');
+      expect(r.reducer).toBe('mean');
+      expect(r.kernel).toBe('fused');
+      expect(r.unmasked).toBe('tf.gather + tf.mean');
+      expect(r.composite).toBe('tf.gather + maskedMean');
+      expect(r.skipped).toBeUndefined();
+      for (const k of ['fusedMs', 'compositeMs', 'unmaskedMs', 'fusedGBps'] as const) {
+        expect(r[k]).toBeGreaterThan(0);
+      }
+      expect(r.vsComposite).toBeCloseTo(r.compositeMs / r.fusedMs, 10);
+      expect(r.vsUnmasked).toBeCloseTo(r.unmaskedMs / r.fusedMs, 10);
+      for (const n of Object.values(r.reps)) expect(n).toBeGreaterThanOrEqual(1);
+    }
+    const md = benchMarkdown(rows);
+    expect(md).toContain('### maskedSum');
+    expect(md).toContain('### embeddingBag');
+    expect(md).toContain(
+      '| fwd fused | tf.gather + maskedMean | tf.gather + tf.mean | vs two steps |',
+    );
+    expect(md).toContain('| cpu | ids [8,5], table [50,4] | fused |');
+    expect(md).not.toContain('Not timed');
+  });
+
+  it("skips tfjs's gather gradient where it would take too long, saying why; times the rest", async () => {
+    // segmentSumEstimateMs: on cpu, one segment's pass times the table's rows.
+    const estimate = segmentSumEstimateMs(40, 4, 1000)!;
+    expect(estimate).toBeGreaterThan(0);
+    const rows = await runBench({ ...bagOptions, ops: ['embeddingBag'], slowCallMs: 0 });
+    expect(rows).toHaveLength(4);
+    for (const r of rows) {
+      if (r.pass === 'forward') {
+        expect(r.skipped).toBeUndefined();
+        continue;
+      }
+      expect(r.fusedMs).toBeGreaterThan(0);
+      expect(r.reps).toEqual({ fused: r.reps.fused, composite: 0, unmasked: 0 });
+      expect([r.compositeMs, r.unmaskedMs, r.vsComposite, r.vsUnmasked]).toEqual([
+        Number.NaN,
+        Number.NaN,
+        Number.NaN,
+        Number.NaN,
+      ]);
+      expect(r.skipped?.composite).toMatch(
+        /^not run: tfjs-backend-cpu's UnsortedSegmentSum \(tf\.gather's gradient\) makes a pass per table row, ~[\d.]+ (s|min|h) per call/,
+      );
+      expect(r.skipped?.unmasked).toBe(r.skipped?.composite);
+    }
+    const md = benchMarkdown(rows);
+    expect(md).toContain('| skipped | skipped | - | - |');
+    expect(md).toContain(
+      "Not timed:\n\n- cpu ids [8,5], table [50,4] fwd+bwd tf.gather + maskedMean: not run: tfjs-backend-cpu's",
+    );
+    // The GPU backends' probe (tables of 16, 32, ... rows) does not run on cpu.
+    const shape = parseBagShapes('8x5:50x4')[0]!;
+    const probe = await probeEstimateMs(
+      (ids) => bagVariants(ids).unmasked,
+      shape,
+      new Int32Array(40),
+      0,
+    );
+    expect(probe).toBeUndefined();
+    expect(DEFAULT_BAG_SHAPES.map(bagLabel)).toEqual([
+      'ids [1024,50], table [100000,16]',
+      'ids [256,200], table [10000,64]',
+    ]);
+  });
+
+  it('records a variant that throws (a backend without UnsortedSegmentSum) and goes on', async () => {
+    const config = tf.getKernel('UnsortedSegmentSum', 'cpu')!;
+    tf.unregisterKernel('UnsortedSegmentSum', 'cpu');
+    try {
+      // (tfjs's engine keeps the tensors the forward pass saved for backprop when backprop throws,
+      // a few per failed call: no tensor count is checked here.)
+      const rows = await runBench({
+        ...bagOptions,
+        ops: ['embeddingBag'],
+        bagShapes: parseBagShapes('8x5:50x4'),
+      });
+      const [forward, backward] = rows;
+      expect(forward!.skipped).toBeUndefined();
+      expect(backward!.fusedMs).toBeGreaterThan(0);
+      expect(backward!.skipped?.composite).toMatch(/^failed: .*UnsortedSegmentSum/);
+      expect(backward!.skipped?.unmasked).toMatch(/^failed: .*UnsortedSegmentSum/);
+      expect(backward!.reps).toEqual({ fused: backward!.reps.fused, composite: 0, unmasked: 0 });
+    } finally {
+      tf.registerKernel(config);
+    }
+  });
+});
+
+describe('bagVariants', () => {
+  // The two-step variant computes what the fused op computes, forward and for the table's
+  // gradient; the stock one averages the padding row in (what users get without a mask).
+  it('the two steps equal the fused bag; tf.gather + tf.mean counts the padding', async () => {
+    const rand = seededRandom(4);
+    const [batch, bagLen, vocab, dim] = [5, 4, 9, 3];
+    const idsData = Int32Array.from({ length: batch * bagLen }, () =>
+      rand() < BAG_PADDING * 2 ? 0 : 1 + Math.floor(rand() * (vocab - 1)),
+    );
+    idsData.fill(0, 0, bagLen); // an empty bag: zeros, and no gradient
+    const ids = tf.tensor2d(idsData, [batch, bagLen], 'int32');
+    const table = tf.tensor2d(randomFloats(rand, vocab * dim, -1, 1), [vocab, dim]);
+    const dy = tf.tensor2d(randomFloats(rand, batch * dim, -1, 1), [batch, dim]);
+    const v = bagVariants(ids);
+    const before = tf.memory().numTensors;
+    const [fused, composite, unmasked] = [v.fused(table), v.composite(table), v.unmasked(table)];
+    expect(tf.memory().numTensors - before).toBe(3);
+    const t = await table.array();
+    const expectedMean: number[][] = [];
+    const expectedUnmasked: number[][] = [];
+    for (let b = 0; b < batch; b++) {
+      const bag = Array.from(idsData.subarray(b * bagLen, (b + 1) * bagLen));
+      const real = bag.filter((id) => id !== 0);
+      expectedMean.push(
+        Array.from({ length: dim }, (_, c) =>
+          real.length ? real.reduce((a, id) => a + t[id]![c]!, 0) / real.length : 0,
+        ),
+      );
+      expectedUnmasked.push(
+        Array.from({ length: dim }, (_, c) => bag.reduce((a, id) => a + t[id]![c]!, 0) / bagLen),
+      );
+    }
+    const close = (a: number[][], b: number[][]) => {
+      expect(a.length).toBe(b.length);
+      for (const [i, row] of a.entries()) {
+        for (const [j, x] of row.entries()) expect(x).toBeCloseTo(b[i]![j]!, 5);
+      }
+    };
+    const rowsOf = async (x: tf.Tensor) => (await x.array()) as number[][];
+    close(await rowsOf(fused), expectedMean);
+    close(await rowsOf(composite), expectedMean);
+    close(await rowsOf(unmasked), expectedUnmasked);
+    const grads = [v.fused, v.composite].map((f) => tf.grad((w: tf.Tensor) => f(w))(table, dy));
+    close(await rowsOf(grads[0]!), await rowsOf(grads[1]!));
+    // The padding row gets no gradient from the masked variants.
+    expect((await rowsOf(grads[0]!))[0]).toEqual([0, 0, 0]);
+    tf.dispose([ids, table, dy, fused, composite, unmasked, ...grads]);
   });
 });
 

@@ -17,7 +17,7 @@ import { ALL_OPS } from '../src/ops.js';
 
 const dist = join(import.meta.dirname, '..', 'dist', 'node');
 
-function cli(script: 'cli.js' | 'bench-cli.js', args: string[]) {
+function cli(script: 'cli.js' | 'bench-cli.js' | 'deepfm-cli.js', args: string[]) {
   const start = performance.now();
   const r = spawnSync(process.execPath, [join(dist, script), ...args], {
     encoding: 'utf8',
@@ -27,14 +27,14 @@ function cli(script: 'cli.js' | 'bench-cli.js', args: string[]) {
 }
 
 describe('-h and --help', () => {
-  for (const script of ['cli.js', 'bench-cli.js'] as const) {
+  for (const script of ['cli.js', 'bench-cli.js', 'deepfm-cli.js'] as const) {
     for (const flag of ['-h', '--help']) {
       it(`${script} ${flag} prints the usage at once and runs nothing`, () => {
         const r = cli(script, [flag]);
         expect(r.err).toBe('');
         expect(r.code).toBe(0);
         expect(r.out).toMatch(/^usage: node apps\/demo\/dist\/node\//);
-        expect(r.out).toContain('--budget-ms MS');
+        expect(r.out).toContain(script === 'deepfm-cli.js' ? '--batch-size N' : '--budget-ms MS');
         // Nothing ran: no progress lines, no tfjs banner. The time bound is loose (a loaded
         // machine) but a --help that imported tfjs, Vite and Playwright would be far slower.
         expect(r.out).not.toMatch(/^\[\s*[\d.]+s\]|TensorFlow\.js/m);
@@ -54,11 +54,22 @@ describe('-h and --help', () => {
     expect([...UNMASKED_IN_USAGE]).toEqual(MASKED_REDUCTIONS.map((r) => r.unmasked));
     const r = cli('bench-cli.js', ['-h']);
     expect(r.out).toContain('any of sum,mean,max,min,logsumexp,moments');
-    expect(r.out).toContain('maskedLogSumExp,maskedMoments, or all');
+    expect(r.out).toContain('maskedLogSumExp,maskedMoments),');
     expect(r.out).toContain('tf.logSumExp, tf.moments)');
     expect(r.out).toContain(`(default ${BENCH_DEFAULTS.budgetMs}`);
     expect(r.out).toContain(`default: ${BENCH_DEFAULTS.backends.join(',')}`);
     expect(cli('cli.js', ['-h']).out).toContain('default: all)');
+    expect(r.out).toContain('embeddingBag (or bag; timed only, on --bag-shapes)');
+    expect(r.out).toContain(`(default ${BENCH_DEFAULTS.bagShapes})`);
+    expect(r.out).toContain('tf.gather + maskedMean and tf.gather + tf.mean');
+  });
+
+  it('the DeepFM CLI stops a bad flag with exit code 2 and the message alone', () => {
+    const r = cli('deepfm-cli.js', ['--epochs', '0']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error: --epochs must be an integer in [1, 1000], got "0"');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(r.out).toBe('');
   });
 });
 

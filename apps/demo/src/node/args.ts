@@ -1,11 +1,16 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ReducerName } from '@masked-ops/core';
 import type { BenchOptions } from '../bench.js';
-import { ALL_OPS, parseOps } from '../ops.js';
-import { parseShapes, type ShapeSpec, shapeLabel } from '../shapes.js';
+import { ALL_BENCH_OPS, type BenchOp, parseOps } from '../ops.js';
+import {
+  type BagShape,
+  parseBagShapes,
+  parseShapes,
+  type ShapeSpec,
+  shapeLabel,
+} from '../shapes.js';
 import { demoRoot } from './paths.js';
-import { ALL_BACKENDS, type CliDefaults } from './usage.js';
+import { ALL_BACKENDS, type CliDefaults, DEEPFM_BACKENDS, DEEPFM_USAGE_DEFAULTS } from './usage.js';
 
 export { ALL_BACKENDS, type CliDefaults } from './usage.js';
 
@@ -21,7 +26,9 @@ export class UsageError extends Error {}
 export interface CliOptions {
   shapes: ShapeSpec[];
   benchShapes: ShapeSpec[];
-  ops: ReducerName[];
+  bagShapes: BagShape[];
+  /** The masked reductions (matrix and benchmarks) and the bag (benchmarks only). */
+  ops: BenchOp[];
   density: number;
   seed: number;
   backends: string[];
@@ -29,6 +36,38 @@ export interface CliOptions {
   reps: number;
   budgetMs: number;
   out: string;
+}
+
+/** A flag's value as a finite number. */
+export function number(flag: string, text: string): number {
+  // Number('') and Number(' ') are 0: an empty value is not a number.
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got "${text}"`);
+  return n;
+}
+
+/** A flag's value as an integer in [min, max]. */
+export function integer(flag: string, text: string, min: number, max: number): number {
+  const n = number(flag, text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(
+      `--${flag} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`}, got "${text}"`,
+    );
+  }
+  return n;
+}
+
+/** `--backends`: a list of ALL_BACKENDS (or "all"), each once. */
+export function parseBackends(text: string): string[] {
+  const words = text.split(/[,;\s]+/).filter(Boolean);
+  const backends = words.includes('all') ? [...ALL_BACKENDS] : [...new Set(words)];
+  const unknown = backends.filter((b) => !(ALL_BACKENDS as readonly string[]).includes(b));
+  if (unknown.length || backends.length === 0) {
+    throw new Error(
+      `${backends.length ? `unknown backend(s) ${unknown.join(', ')}` : '--backends is empty'}; expected any of ${ALL_BACKENDS.join(', ')}, or all`,
+    );
+  }
+  return backends;
 }
 
 export function parseCli(argv: string[], defaults: CliDefaults): CliOptions {
@@ -48,7 +87,8 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
     options: {
       shapes: { type: 'string', default: '64x50x16,8x1000x8' },
       'bench-shapes': { type: 'string', default: defaults.benchShapes },
-      ops: { type: 'string', default: ALL_OPS.join(',') },
+      'bag-shapes': { type: 'string', default: defaults.bagShapes },
+      ops: { type: 'string', default: ALL_BENCH_OPS.join(',') },
       density: { type: 'string', default: '0.5' },
       seed: { type: 'string', default: '1' },
       backends: { type: 'string', default: defaults.backends.join(',') },
@@ -58,29 +98,7 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
       out: { type: 'string', default: join(demoRoot, 'reports') },
     },
   });
-  const words = values.backends.split(/[,;\s]+/).filter(Boolean);
-  const backends = words.includes('all') ? [...ALL_BACKENDS] : [...new Set(words)];
-  const unknown = backends.filter((b) => !(ALL_BACKENDS as readonly string[]).includes(b));
-  if (unknown.length || backends.length === 0) {
-    throw new Error(
-      `${backends.length ? `unknown backend(s) ${unknown.join(', ')}` : '--backends is empty'}; expected any of ${ALL_BACKENDS.join(', ')}, or all`,
-    );
-  }
-  const number = (flag: string, text: string): number => {
-    // Number('') and Number(' ') are 0: an empty value is not a number.
-    const n = text.trim() === '' ? Number.NaN : Number(text);
-    if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got "${text}"`);
-    return n;
-  };
-  const integer = (flag: string, text: string, min: number, max: number): number => {
-    const n = number(flag, text);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(
-        `--${flag} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`}, got "${text}"`,
-      );
-    }
-    return n;
-  };
+  const backends = parseBackends(values.backends);
   const density = number('density', values.density);
   if (density < 0 || density > 1) {
     throw new Error(`--density must be a number in [0, 1], got "${values.density}"`);
@@ -99,9 +117,24 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
     }
     return parsed;
   };
+  const bagShapes = (text: string) => {
+    const parsed = parseBagShapes(text);
+    if (parsed.length === 0) throw new Error('--bag-shapes is empty');
+    for (const b of parsed) {
+      // The table, its gradient and the gathered [B, L, D] of the two-step variants.
+      const size = Math.max(b.vocab, b.batch * b.bagLen) * b.dim;
+      if (size > MAX_ELEMENTS) {
+        throw new Error(
+          `--bag-shapes: ${b.batch}x${b.bagLen}:${b.vocab}x${b.dim} has ${size} elements in its table or its gathered rows, more than the ${MAX_ELEMENTS} (2^26) the demo allows`,
+        );
+      }
+    }
+    return parsed;
+  };
   return {
     shapes: shapes('shapes', values.shapes),
     benchShapes: shapes('bench-shapes', values['bench-shapes']),
+    bagShapes: bagShapes(values['bag-shapes']),
     ops: parseOps(values.ops),
     density,
     seed: integer('seed', values.seed, 0, 0xffffffff),
@@ -117,6 +150,7 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
 export function benchOptionsFrom(opts: CliOptions): Omit<BenchOptions, 'onProgress'> {
   return {
     shapes: opts.benchShapes,
+    bagShapes: opts.bagShapes,
     ops: opts.ops,
     density: opts.density,
     seed: opts.seed,
@@ -125,4 +159,47 @@ export function benchOptionsFrom(opts: CliOptions): Omit<BenchOptions, 'onProgre
     budgetMs: opts.budgetMs,
     backward: true,
   };
+}
+
+export interface DeepFMCliOptions {
+  backends: string[];
+  epochs: number;
+  train: number;
+  test: number;
+  batchSize: number;
+  seed: number;
+  out: string;
+}
+
+/** The DeepFM CLI's flags (DEEPFM_USAGE); a bad value is a UsageError, as for the other CLIs. */
+export function parseDeepFMCli(argv: string[]): DeepFMCliOptions {
+  try {
+    const { values } = parseArgs({
+      args: argv[0] === '--' ? argv.slice(1) : argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        backends: { type: 'string', default: DEEPFM_BACKENDS.join(',') },
+        epochs: { type: 'string', default: String(DEEPFM_USAGE_DEFAULTS.epochs) },
+        train: { type: 'string', default: String(DEEPFM_USAGE_DEFAULTS.train) },
+        test: { type: 'string', default: String(DEEPFM_USAGE_DEFAULTS.test) },
+        'batch-size': { type: 'string', default: String(DEEPFM_USAGE_DEFAULTS.batchSize) },
+        seed: { type: 'string', default: String(DEEPFM_USAGE_DEFAULTS.seed) },
+        out: { type: 'string', default: join(demoRoot, 'reports') },
+      },
+    });
+    // Up to a million impressions: the data set lives in JS arrays and a browser tab.
+    const size = (flag: string, text: string, min: number) => integer(flag, text, min, 1_000_000);
+    return {
+      backends: parseBackends(values.backends),
+      epochs: integer('epochs', values.epochs, 1, 1000),
+      train: size('train', values.train, 1),
+      test: size('test', values.test, 100),
+      batchSize: integer('batch-size', values['batch-size'], 1, 65_536),
+      seed: integer('seed', values.seed, 0, 0xffffffff),
+      out: values.out,
+    };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }

@@ -2,9 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchOptions, BenchRow } from '../bench.js';
-import { copyBandwidthGBps, runBench } from '../bench.js';
+import { copyBandwidthGBps, DEFAULT_BAG_SHAPES, runBench } from '../bench.js';
 import type { BackendRun, CaseResult, KernelPath, MatrixSpec } from '../matrix.js';
 import { matrixRuns, runMatrix } from '../matrix.js';
+import { BAG, reducersOf } from '../ops.js';
 import type { Environment } from '../report.js';
 import { decodeRun } from '../transfer.js';
 import { useNodeBackend } from './backends.js';
@@ -75,13 +76,22 @@ export async function runSession(
       );
     }
     if (bench) {
-      log(`${name}: timing ${bench.ops.length} op(s) x ${bench.shapes.length} shape(s)...`);
+      const reducers = reducersOf(bench.ops);
+      const bags = bench.ops.includes(BAG) ? (bench.bagShapes ?? DEFAULT_BAG_SHAPES).length : 0;
+      const parts = [
+        ...(reducers.length ? [`${reducers.length} op(s) x ${bench.shapes.length} shape(s)`] : []),
+        ...(bags ? [`${BAG} x ${bags} shape(s)`] : []),
+      ];
+      log(`${name}: timing ${parts.join(', ')}...`);
       const t = performance.now();
       const rows = await benchHere();
+      // A variant that was not timed (bench.ts's `skipped`) has NaN ms.
+      const ms = (v: number, ratio: number, digits: number) =>
+        Number.isNaN(v) ? 'skipped' : `${v.toFixed(2)} ms (${ratio.toFixed(digits)}x)`;
       for (const r of rows) {
         r.backend = name;
         log(
-          `${name} ${r.op} ${r.shape} ${r.pass}: fused ${r.fusedMs.toFixed(2)} ms, composite ${r.compositeMs.toFixed(2)} ms (${r.vsComposite.toFixed(1)}x), ${r.unmasked} ${r.unmaskedMs.toFixed(2)} ms (${r.vsUnmasked.toFixed(2)}x)${r.kernel === 'fused' ? '' : ` [${r.kernel}]`}`,
+          `${name} ${r.op} ${r.shape} ${r.pass}: fused ${Number.isNaN(r.fusedMs) ? 'skipped' : `${r.fusedMs.toFixed(2)} ms`}, ${r.composite ?? 'composite'} ${ms(r.compositeMs, r.vsComposite, 1)}, ${r.unmasked} ${ms(r.unmaskedMs, r.vsUnmasked, 2)}${r.kernel === 'fused' ? '' : ` [${r.kernel}]`}`,
         );
       }
       log(`${name}: timing done in ${((performance.now() - t) / 1000).toFixed(1)} s`);

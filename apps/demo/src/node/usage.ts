@@ -30,6 +30,8 @@ export const UNMASKED_IN_USAGE = ['sum', 'mean', 'max', 'min', 'logSumExp', 'mom
 /** What differs between `pnpm demo` and `pnpm bench`. */
 export interface CliDefaults {
   benchShapes: string;
+  /** The embedding bag's benchmark shapes (BxL:VxD). */
+  bagShapes: string;
   reps: number;
   /** Time a variant may spend on timed runs before it stops short of --reps. */
   budgetMs: number;
@@ -40,6 +42,7 @@ export interface CliDefaults {
 /** `pnpm demo`: one pooling shape and a small time budget per variant (the speed table is a preview). */
 export const DEMO_DEFAULTS: CliDefaults = {
   benchShapes: '256x200x64',
+  bagShapes: '256x200:10000x64',
   reps: 3,
   budgetMs: 300,
   backends: ALL_BACKENDS,
@@ -54,6 +57,7 @@ export const DEMO_DEFAULTS: CliDefaults = {
  */
 export const BENCH_DEFAULTS: CliDefaults = {
   benchShapes: '256x200x64,1024x50x16,8x4096x128,4096x4096:all',
+  bagShapes: '1024x50:100000x16,256x200:10000x64',
   reps: 5,
   budgetMs: 300,
   backends: ['node:cpu', 'node:wasm', 'chromium:wasm', 'chromium:webgl'],
@@ -69,12 +73,15 @@ export function helpRequested(argv: string[]): boolean {
 /** The options both CLIs take, with their defaults. */
 const commonUsage = (d: CliDefaults): string => `
   --ops LIST                any of ${OPS_IN_USAGE.join(',')}
-                            (or ${OP_NAMES_IN_USAGE.join(',')}, or all); default: all
+                            (or ${OP_NAMES_IN_USAGE.join(',')}),
+                            embeddingBag (or bag; timed only, on --bag-shapes), or all; default: all
   --shapes SHAPES           matrix cases of your own; default 64x50x16,8x1000x8
   --bench-shapes SHAPES     shapes to time (default ${d.benchShapes})
                             SHAPES: comma-separated; BxTxF = x [B,T,F] with mask [B,T], pooled over time
                             (axis 1); D1xD2...:all = the per-token-loss form, x and mask of that shape,
                             every axis (default axis, a scalar), e.g. 4096x4096:all
+  --bag-shapes SHAPES       the embedding bag's shapes to time (default ${d.bagShapes})
+                            BxL:VxD = ids [B,L] (20% of them padding id 0) into a table [V,D], mode mean
   --density D               fraction of valid mask elements, a number in [0, 1] (default 0.5)
   --seed N                  seed of the generated inputs, an integer in [0, 4294967295] (default 1)
   --backends LIST           any of ${ALL_BACKENDS.join(',')}, or all
@@ -98,5 +105,38 @@ export const BENCH_USAGE = `usage: node apps/demo/dist/node/bench-cli.js [option
 
 Times each fused masked op against the composite users write today and tfjs's unmasked op
 (${UNMASKED_IN_USAGE.map((u) => `tf.${u}`).join(', ')}) on the same input, forward and fwd+bwd
-(one tf.grad call; of mean + variance for moments, whose calls return both outputs).
+(one tf.grad call; of mean + variance for moments, whose calls return both outputs); and
+embeddingBag against tf.gather + maskedMean and tf.gather + tf.mean (fwd+bwd: the table's gradient).
 ${commonUsage(BENCH_DEFAULTS)}`;
+
+/** `pnpm --filter demo deepfm`: the Node backends (the page trains on webgl; opt in with --backends). */
+export const DEEPFM_BACKENDS = ['node:cpu', 'node:wasm'] as const;
+
+/** DEEPFM_DEFAULTS of src/deepfm/train.ts, spelled out so that -h loads nothing. */
+export const DEEPFM_USAGE_DEFAULTS = {
+  epochs: 4,
+  train: 8_000,
+  test: 4_000,
+  batchSize: 256,
+  seed: 1,
+} as const;
+
+export const DEEPFM_USAGE = `usage: node apps/demo/dist/node/deepfm-cli.js [options]   (or: pnpm --filter demo deepfm -- [options], which builds first)
+
+Trains DeepFM (first order + FM + MLP over embeddingBag-pooled fields) and a logistic-regression
+baseline on a synthetic click log with a known rule (per-id effects plus one interests x category
+interaction), per backend; prints each epoch's training loss and both models' held-out AUC.
+
+  --backends LIST           any of ${ALL_BACKENDS.join(',')}, or all
+                            (default: ${DEEPFM_BACKENDS.join(',')})
+  --epochs N                passes over the training impressions, an integer >= 1 (default ${DEEPFM_USAGE_DEFAULTS.epochs})
+  --train N                 training impressions, an integer >= 1 (default ${DEEPFM_USAGE_DEFAULTS.train})
+  --test N                  held-out impressions for the AUC, an integer >= 100 (default ${DEEPFM_USAGE_DEFAULTS.test})
+  --batch-size N            impressions per Adam step, an integer in [1, 65536] (default ${DEEPFM_USAGE_DEFAULTS.batchSize});
+                            on webgl without the plugin's bag kernels, core's fallback costs grow with
+                            its square: try 64
+  --seed N                  seed of the impressions, an integer in [0, 4294967295] (default ${DEEPFM_USAGE_DEFAULTS.seed});
+                            the rule and the initial values keep their own seeds
+  --out DIR                 where deepfm.json and deepfm.md go (default: apps/demo/reports)
+  -h, --help                this text
+  CHROMIUM_PATH=...         use this Chromium instead of the one from @sparticuz/chromium`;

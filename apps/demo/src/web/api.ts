@@ -12,6 +12,14 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BenchOptions, type BenchRow, copyBandwidthGBps, runBench } from '../bench.js';
+import * as deepfmData from '../deepfm/data.js';
+import * as deepfmModel from '../deepfm/model.js';
+import {
+  type DeepFMOptions,
+  type DeepFMRun,
+  type EpochCallback,
+  runDeepFM,
+} from '../deepfm/train.js';
 import { type BackendRun, type MatrixSpec, runMatrix } from '../matrix.js';
 import { type EncodedBackendRun, encodeRun } from '../transfer.js';
 
@@ -69,13 +77,27 @@ export interface DemoApi {
   ): Promise<BenchRow[]>;
   /** Plain memory-copy bandwidth in this page, GB/s. */
   copyBandwidth(): Promise<number>;
+  /** DeepFM and logistic regression trained and scored on one backend (src/deepfm/train.ts). */
+  deepfm(
+    backend: string,
+    options?: Partial<DeepFMOptions>,
+    onEpoch?: EpochCallback,
+  ): Promise<DeepFMRun>;
 }
 
 declare global {
   interface Window {
     maskedOpsDemo?: DemoApi & { ready: boolean };
-    /** For console experiments: the tfjs namespace and the masked-ops packages. */
-    maskedOps?: { tf: typeof tf; core: typeof core; layers: typeof layers };
+    /**
+     * For console experiments: the tfjs namespace, the masked-ops packages and the DeepFM
+     * example's data and model (src/deepfm).
+     */
+    maskedOps?: {
+      tf: typeof tf;
+      core: typeof core;
+      layers: typeof layers;
+      deepfm: typeof deepfmData & typeof deepfmModel;
+    };
   }
 }
 
@@ -142,9 +164,13 @@ export const demoApi: DemoApi = {
   async copyBandwidth() {
     return copyBandwidthGBps();
   },
+  async deepfm(backend, options, onEpoch) {
+    await use(backend);
+    return runDeepFM(options, onEpoch);
+  },
 };
 
 export function exposeDemo(): void {
-  window.maskedOps = { tf, core, layers };
+  window.maskedOps = { tf, core, layers, deepfm: { ...deepfmData, ...deepfmModel } };
   window.maskedOpsDemo = { ...demoApi, ready: true };
 }

@@ -6,10 +6,11 @@ import {
   type MatrixSpec,
   matrixRuns,
 } from '../matrix.js';
-import { ALL_OPS, parseOps, specOf } from '../ops.js';
+import { ALL_OPS, parseOps, reducersOf, specOf } from '../ops.js';
 import { matrixFailures, opBenchMarkdown, opMatrixMarkdown } from '../report.js';
 import { parseShapes, shapeLabel } from '../shapes.js';
 import { demoApi, exposeDemo } from './api.js';
+import { runDeepFMSection, setupDeepFMSection } from './deepfm.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -18,7 +19,11 @@ const PAGE_BENCH = { reps: 3, warmup: 3, budgetMs: 300 };
 
 /** Renders a markdown table (as report.ts writes it) as an HTML table with PASS/FAIL classes. */
 function htmlTable(markdown: string): string {
-  const rows = markdown.split('\n').filter((_, i) => i !== 1);
+  // The table's lines alone (a bench table may be followed by notes), without the --- line.
+  const rows = markdown
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .filter((_, i) => i !== 1);
   return `<table>${rows
     .map((r, i) => {
       const cells = r.slice(2, -2).split(' | ');
@@ -163,10 +168,15 @@ class Progress {
   }
 }
 
+/** One run at a time (the matrix, or DeepFM): both switch tfjs's global backend. */
+function setBusy(busy: boolean): void {
+  $<HTMLButtonElement>('run').disabled = busy;
+  $<HTMLButtonElement>('deepfm-run').disabled = busy;
+}
+
 async function run(): Promise<void> {
   const status = $<HTMLElement>('status');
-  const button = $<HTMLButtonElement>('run');
-  button.disabled = true;
+  setBusy(true);
   delete status.dataset['state'];
   const started = performance.now();
   try {
@@ -175,7 +185,8 @@ async function run(): Promise<void> {
       density: Number($<HTMLInputElement>('density').value),
       seed: Number($<HTMLInputElement>('seed').value),
       conformance: $<HTMLInputElement>('conformance').checked,
-      ops: parseOps($<HTMLSelectElement>('op').value),
+      // The page times the table's reductions; its DeepFM section trains on the bag.
+      ops: reducersOf(parseOps($<HTMLSelectElement>('op').value)),
     };
     if (!(spec.density >= 0 && spec.density <= 1))
       throw new Error('mask density must be in [0, 1]');
@@ -236,7 +247,7 @@ async function run(): Promise<void> {
     status.textContent = `error: ${(err as Error).message}`;
     status.dataset['state'] = 'error';
   } finally {
-    button.disabled = false;
+    setBusy(false);
   }
 }
 
@@ -273,5 +284,16 @@ $<HTMLFormElement>('controls').addEventListener('submit', (e) => {
   e.preventDefault();
   void run();
 });
-// The page runs on load; the CLI, which drives the page itself, opens it with ?autorun=0.
-if (query.get('autorun') !== '0') void run();
+// The page runs the matrix on load; the CLI, which drives the page itself, opens it with
+// ?autorun=0; ?deepfm=webgl trains DeepFM on load instead.
+const idle = () => {
+  $<HTMLElement>('status').textContent = 'ready: Run starts the matrix';
+};
+if (setupDeepFMSection(query, setBusy)) {
+  idle();
+  void runDeepFMSection(setBusy);
+} else if (query.get('autorun') !== '0') void run();
+else {
+  idle();
+  setBusy(false);
+}
