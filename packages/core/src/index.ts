@@ -1,11 +1,14 @@
 import { registerGradient } from '@tensorflow/tfjs-core';
 import { gradConfigsFor } from './gradients.js';
 import { MASKED_REDUCTIONS } from './ops/table.js';
+import { MASKED_SOFTMAXES } from './softmax/contract.js';
+import { softmaxGradConfig } from './softmax/masked_softmax.js';
 
 // Importing the package registers every op's gradients (forward kernel and gradient kernel), so
 // tf.grad / optimizers / model.fit work on every backend, with or without a plugin kernel.
 for (const spec of MASKED_REDUCTIONS)
   for (const config of gradConfigsFor(spec)) registerGradient(config);
+for (const row of MASKED_SOFTMAXES) registerGradient(softmaxGradConfig(row));
 
 export { compositeEmbeddingBag, compositeEmbeddingBagGrads } from './bag/composite.js';
 export {
@@ -85,4 +88,38 @@ export {
   referenceMaskedReduceGradScales,
 } from './reference/masked_reduce.js';
 export { REFERENCE_REDUCERS, type ReferenceReducer } from './reference/reducers.js';
+export {
+  type ReferenceSoftmaxGrad,
+  type ReferenceSoftmaxInput,
+  type ReferenceSoftmaxResult,
+  referenceMaskedSoftmax,
+  referenceMaskedSoftmaxGrad,
+} from './reference/softmax.js';
+export {
+  compositeMaskedSoftmax,
+  compositeMaskedSoftmaxGrad,
+} from './softmax/composite.js';
+export {
+  asSoftmaxAttrs,
+  MASKED_LOG_SOFTMAX,
+  MASKED_SOFTMAX,
+  MASKED_SOFTMAXES,
+  type MaskedSoftmaxAttrs,
+  type MaskedSoftmaxGradInputs,
+  type MaskedSoftmaxInputs,
+  type MaskedSoftmaxRow,
+} from './softmax/contract.js';
+export {
+  maskOffset,
+  type SoftmaxDim,
+  type SoftmaxGeometry,
+  softmaxGeometry,
+} from './softmax/geometry.js';
+export {
+  type MaskedSoftmaxOp,
+  maskedLogSoftmax,
+  maskedSoftmax,
+  maskedSoftmaxGradient,
+} from './softmax/masked_softmax.js';
+export { type SoftmaxArgInfo, validateSoftmaxArgs } from './softmax/validate.js';
 export { type MaskedArgInfo, validateMaskedArgs } from './validate.js';

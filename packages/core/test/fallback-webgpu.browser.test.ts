@@ -5,7 +5,11 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { getBackend, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../src/index.js';
-import { defineConformanceSuite, defineEmbeddingBagSuite } from '../src/testing/index.js';
+import {
+  defineConformanceSuite,
+  defineEmbeddingBagSuite,
+  defineSoftmaxSuite,
+} from '../src/testing/index.js';
 
 beforeAll(async () => {
   expect(await setBackend('webgpu')).toBe(true);
@@ -22,3 +26,4 @@ describe('configuration: WebGPU on SwiftShader', () => {
 
 defineConformanceSuite({ describe, it }, { path: 'fallback', timeout: 120_000 });
 defineEmbeddingBagSuite({ describe, it }, { path: 'fallback', readsIds: false, timeout: 120_000 });
+defineSoftmaxSuite({ describe, it }, { path: 'fallback', timeout: 120_000 });

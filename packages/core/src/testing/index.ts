@@ -24,6 +24,14 @@ export {
 export { type ErrorCase, errorCases, type RawErrorCase, rawErrorCases } from './errors.js';
 export { randomFloats, randomMask, seededRandom } from './random.js';
 export { defineRegistrationSuite } from './registration.js';
+export { type SoftmaxCase, softmaxCases } from './softmax_cases.js';
+export { type SoftmaxErrorCase, softmaxErrorCases } from './softmax_errors.js';
+export {
+  checkSoftmaxCase,
+  defineSoftmaxSuite,
+  SOFTMAX_OPS,
+  type SoftmaxSuiteOptions,
+} from './softmax_suite.js';
 export {
   type ConformanceOptions,
   checkCase,

@@ -22,8 +22,10 @@ export type Precision = 'float32' | 'float16';
 
 export const TOLERANCE_FACTOR: Record<Precision, number> = { float32: 1e-5, float16: 2e-3 };
 
+const logFactor = (count: number): number => Math.max(1, Math.ceil(Math.log2(count + 1)));
+
 export function allowedError(scale: number, count: number, precision: Precision): number {
-  return TOLERANCE_FACTOR[precision] * (1 + scale) * Math.max(1, Math.ceil(Math.log2(count + 1)));
+  return TOLERANCE_FACTOR[precision] * (1 + scale) * logFactor(count);
 }
 
 /** Null when `actual` is acceptable for `expected`, else a description of the mismatch. */
@@ -47,7 +49,16 @@ export interface Expected {
   scales?: ArrayLike<number>;
   /** The values are inputs picked exactly (max/min). */
   exact?: boolean;
+  /**
+   * The scales are relative: the bound is `c * scale * log factor` with no `1 +` (softmax
+   * probabilities, small in long rows), plus float32's smallest normal (GPUs may flush
+   * subnormals to 0).
+   */
+  relative?: boolean;
 }
+
+/** float32's smallest normal number. */
+const SMALLEST_NORMAL = 2 ** -126;
 
 /** Every out-of-bounds element of `actual`, described (empty when all are within bounds). */
 export function compareValues(
@@ -75,7 +86,10 @@ export function compareValues(
       }
     } else {
       const scale = expected.scales?.[i] ?? Math.abs(want);
-      p = mismatch(got, want, allowedError(scale, expected.exact ? 1 : count, precision));
+      const allowed = expected.relative
+        ? TOLERANCE_FACTOR[precision] * scale * logFactor(count) + SMALLEST_NORMAL
+        : allowedError(scale, expected.exact ? 1 : count, precision);
+      p = mismatch(got, want, allowed);
     }
     if (p) problems.push(`[${i}] ${p}`);
   }
