@@ -54,7 +54,12 @@ export function compositeMaskedSoftmax(
     const total = sum(e, axis, true);
     if (!isLog) return where(valid, divNoNan(e, total), scalar(0));
     const empty = equal(sum(where(valid, scalar(1), scalar(0)), axis, true), scalar(0));
-    const atValid = where(equal(total, scalar(0)), scalar(NEG_INF), sub(d, log(total)));
+    // NaN said explicitly again: SwiftShader's log(NaN) is not NaN either.
+    const atValid = where(
+      isNaNOp(total),
+      scalar(Number.NaN),
+      where(equal(total, scalar(0)), scalar(NEG_INF), sub(d, log(total))),
+    );
     return where(valid, atValid, where(empty, scalar(0), scalar(NEG_INF)));
   });
 }
