@@ -3,7 +3,7 @@ import { NEW_LAYER_CLASSES } from './register.js';
 
 // Importing the package registers only the classes whose names are new to tfjs
 // (`MaskedMeanPooling`, `MaskedMaxPooling`, `EmbeddingBag`), so saved models that use them load.
-// It does NOT replace tfjs-layers' `GlobalAveragePooling1D` / `GlobalMaxPooling1D` for model
+// It does NOT replace tfjs-layers' `GlobalAveragePooling1D` / `GlobalMaxPooling1D` / `Softmax` for model
 // loading: that changes what existing model files compute, so it takes an explicit
 // `registerMaskingLayers()`.
 // (`@masked-ops/core`, imported by the layers, registers the gradients of the masked ops.)
@@ -41,6 +41,7 @@ export type {
   MaskedGlobalPooling1D,
 } from './pooling.js';
 export { maskingLayersRegistered, registerMaskingLayers } from './register.js';
+export { Softmax, type SoftmaxLayerArgs, softmaxLayer } from './softmax.js';
 export type { DataFormat, DataFormatArg } from './types.js';
 export type {
   ConstraintArg,

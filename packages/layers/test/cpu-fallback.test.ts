@@ -11,5 +11,6 @@ defineBackendSuite({
   backend: 'cpu',
   fused: false,
   onFit: (kind, f, reducer) => factors.push(`${reducer} ${kind} ${f.toExponential(2)}x`),
+  onSoftmaxFit: (f) => factors.push(`softmax embedding ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`cpu (fallback): loss fell by ${factors.join(', ')}`));

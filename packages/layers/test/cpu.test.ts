@@ -12,6 +12,7 @@ defineBackendSuite({
   backend: 'cpu',
   fused: true,
   onFit: (kind, f, reducer) => factors.push(`${reducer} ${kind} ${f.toExponential(2)}x`),
+  onSoftmaxFit: (f) => factors.push(`softmax embedding ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`cpu: loss fell by ${factors.join(', ')}`));
 

@@ -14,6 +14,7 @@ defineBackendSuite({
   backend: 'wasm',
   fused: true,
   onFit: (kind, f, reducer) => factors.push(`${reducer} ${kind} ${f.toExponential(2)}x`),
+  onSoftmaxFit: (f) => factors.push(`softmax embedding ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`wasm: loss fell by ${factors.join(', ')}`));
 

@@ -20,5 +20,6 @@ defineBackendSuite({
   backend: 'webgl',
   fused: true,
   onFit: (kind, f, reducer) => factors.push(`${reducer} ${kind} ${f.toExponential(2)}x`),
+  onSoftmaxFit: (f) => factors.push(`softmax embedding ${f.toExponential(2)}x`),
 });
 afterAll(() => console.log(`webgl: loss fell by ${factors.join(', ')}`));

@@ -3,7 +3,8 @@
  * the issue's example, Masking -> LSTM -> pooling against the float64 reference, training on
  * padded sequences, and tensor leaks, for mean pooling; the same example, gradients, training and
  * leaks for max pooling; EmbeddingBag's outputs and gradients against the float64 reference in
- * every mode, training and leaks. The caller imports the backend (and its plugin) and names it.
+ * every mode, training and leaks; the mask-aware Softmax layer (test/support/softmax_scenarios.ts).
+ * The caller imports the backend (and its plugin) and names it.
  */
 import { MASKED_MAX, MASKED_MEAN } from '@masked-ops/core';
 import { getBackend, getKernel, setBackend } from '@tensorflow/tfjs-core';
@@ -31,6 +32,7 @@ import {
   predictLeak,
   predictRows,
 } from './scenarios.js';
+import { defineSoftmaxLayerSuite } from './softmax_scenarios.js';
 
 export interface BackendSuiteOptions {
   backend: 'cpu' | 'wasm' | 'webgl';
@@ -38,9 +40,16 @@ export interface BackendSuiteOptions {
   fused: boolean;
   /** Receives the measured convergence factor, for the report. */
   onFit?: (kind: FitKind, factor: number, reducer: PoolReducer) => void;
+  /** Receives the Softmax layer's measured convergence factor, for the report. */
+  onSoftmaxFit?: (factor: number) => void;
 }
 
-export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOptions): void {
+export function defineBackendSuite({
+  backend,
+  fused,
+  onFit,
+  onSoftmaxFit,
+}: BackendSuiteOptions): void {
   describe(`layers on ${backend} (${fused ? 'fused plugin kernels' : 'composite fallback'})`, () => {
     beforeAll(async () => {
       expect(await setBackend(backend)).toBe(true);
@@ -248,5 +257,7 @@ export function defineBackendSuite({ backend, fused, onFit }: BackendSuiteOption
         expect(await bagLeakScenario()).toEqual({ predict: 0, grad: 0 });
       });
     });
+
+    defineSoftmaxLayerSuite(onSoftmaxFit);
   });
 }
