@@ -19,17 +19,30 @@ const POW2 = Float64Array.from({ length: 80 }, (_, i) => 2 ** (i - POW2_BIAS));
  * goes to Math.exp, so the non-finite rules are Math.exp's.
  */
 export function fastExp(z: number): number {
-  if (z >= -50 && z <= 2) {
-    // Round to nearest by adding and subtracting 1.5 * 2^52 (Math.round is much slower in V8).
-    const k = z * Math.LOG2E + ROUND - ROUND;
-    const r = z - k * LN2_HI - k * LN2_LO; // Cody-Waite reduction: k * LN2_HI is exact
-    const r2 = r * r;
-    // Estrin-style grouping: shorter dependency chains than Horner; reciprocals fold to constants.
-    const p =
-      1 +
-      r +
-      r2 * (1 / 2 + r * (1 / 6) + r2 * (1 / 24 + r * (1 / 120) + r2 * (1 / 720 + r * (1 / 5040))));
-    return p * POW2[(k + POW2_BIAS) | 0]!;
-  }
+  if (z >= -50 && z <= 2) return expReduced(z);
   return z < -50 ? 0 : Math.exp(z);
+}
+
+/**
+ * {@link fastExp} without the flush to 0 below -50: Math.exp answers there. For the softmaxes,
+ * whose bound is relative to each probability (a tiny one must still be right to 1e-5 of
+ * itself), so exp(-60) cannot become 0. Real rows rarely reach below -50, so the fast path
+ * still takes nearly every element.
+ */
+export function fastExpNoFlush(z: number): number {
+  return z >= -50 && z <= 2 ? expReduced(z) : Math.exp(z);
+}
+
+/** exp(z) for z in [-50, 2] (see {@link fastExp}). */
+function expReduced(z: number): number {
+  // Round to nearest by adding and subtracting 1.5 * 2^52 (Math.round is much slower in V8).
+  const k = z * Math.LOG2E + ROUND - ROUND;
+  const r = z - k * LN2_HI - k * LN2_LO; // Cody-Waite reduction: k * LN2_HI is exact
+  const r2 = r * r;
+  // Estrin-style grouping: shorter dependency chains than Horner; reciprocals fold to constants.
+  const p =
+    1 +
+    r +
+    r2 * (1 / 2 + r * (1 / 6) + r2 * (1 / 24 + r * (1 / 120) + r2 * (1 / 720 + r * (1 / 5040))));
+  return p * POW2[(k + POW2_BIAS) | 0]!;
 }

@@ -2,9 +2,9 @@ import '@masked-ops/core'; // registers the gradients that call the gradient ker
 import { registerKernel } from '@tensorflow/tfjs-core';
 import { cpuKernelConfigs } from './register_all_kernels.js';
 
-// Importing the package registers every kernel of core's op table, and the embedding bag's, for
-// 'cpu'. Kernels are looked up per call, so this works whether or not the cpu backend is already
-// active.
+// Importing the package registers every kernel of core's op table, the embedding bag's and the
+// masked softmaxes', for 'cpu'. Kernels are looked up per call, so this works whether or not the
+// cpu backend is already active.
 for (const config of cpuKernelConfigs) registerKernel(config);
 
 export {
@@ -25,4 +25,9 @@ export {
   type CpuGradReducer,
   type CpuReducer,
 } from './reducers.js';
-export { cpuBagKernelConfigs, cpuKernelConfigs } from './register_all_kernels.js';
+export {
+  cpuBagKernelConfigs,
+  cpuKernelConfigs,
+  cpuSoftmaxKernelConfigs,
+} from './register_all_kernels.js';
+export { maskedSoftmaxCpu, maskedSoftmaxGradCpu } from './softmax.js';

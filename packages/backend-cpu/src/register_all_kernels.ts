@@ -1,4 +1,4 @@
-import { EMBEDDING_BAG, MASKED_REDUCTIONS } from '@masked-ops/core';
+import { EMBEDDING_BAG, MASKED_REDUCTIONS, MASKED_SOFTMAXES } from '@masked-ops/core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import {
   embeddingBagCpu,
@@ -7,6 +7,7 @@ import {
 } from './embedding_bag.js';
 import { maskedReduceCpu } from './masked_reduce.js';
 import { maskedReduceGradCpu } from './masked_reduce_grad.js';
+import { maskedSoftmaxCpu, maskedSoftmaxGradCpu } from './softmax.js';
 
 /** The embedding bag's three kernels for 'cpu' (its gradient is attached by the op itself). */
 export const cpuBagKernelConfigs: KernelConfig[] = [
@@ -19,9 +20,15 @@ export const cpuBagKernelConfigs: KernelConfig[] = [
   },
 ];
 
+/** The masked softmaxes' kernels for 'cpu': a forward and a gradient config per row. */
+export const cpuSoftmaxKernelConfigs: KernelConfig[] = MASKED_SOFTMAXES.flatMap((row) => [
+  { kernelName: row.kernelName, backendName: 'cpu', kernelFunc: maskedSoftmaxCpu(row.log) },
+  { kernelName: row.gradKernelName, backendName: 'cpu', kernelFunc: maskedSoftmaxGradCpu(row.log) },
+]);
+
 /**
  * Every kernel of the package for 'cpu': a forward and a gradient config for every row of core's
- * op table, then the embedding bag's.
+ * op table, then the embedding bag's and the masked softmaxes'.
  */
 export const cpuKernelConfigs: KernelConfig[] = [
   ...MASKED_REDUCTIONS.flatMap((spec) => [
@@ -33,4 +40,5 @@ export const cpuKernelConfigs: KernelConfig[] = [
     },
   ]),
   ...cpuBagKernelConfigs,
+  ...cpuSoftmaxKernelConfigs,
 ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fastExp } from '../src/exp.js';
+import { fastExp, fastExpNoFlush } from '../src/exp.js';
 
 describe('fastExp', () => {
   it('is within 1e-8 relative of Math.exp on [-50, 2] (the range it computes itself)', () => {
@@ -19,5 +19,15 @@ describe('fastExp', () => {
     expect(fastExp(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
     expect(fastExp(3)).toBe(Math.exp(3));
     expect(fastExp(800)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('fastExpNoFlush', () => {
+  it('is fastExp on [-50, 2] and Math.exp elsewhere: no flush to 0 (softmax bounds are relative)', () => {
+    for (const z of [-50, -12.5, -1, 0, 0.3, 2]) expect(fastExpNoFlush(z)).toBe(fastExp(z));
+    for (const z of [-50.5, -80, -700, -746, 2.5, 90]) expect(fastExpNoFlush(z)).toBe(Math.exp(z));
+    expect(fastExpNoFlush(-60)).toBeGreaterThan(0);
+    expect(fastExpNoFlush(Number.NEGATIVE_INFINITY)).toBe(0);
+    expect(fastExpNoFlush(Number.NaN)).toBeNaN();
   });
 });
