@@ -2,13 +2,23 @@ import {
   EMBEDDING_BAG,
   embeddingBag,
   type MaskedReduction,
+  maskedLogSoftmax,
   maskedMean,
+  maskedSoftmax,
   type ReducerName,
 } from '@masked-ops/core';
 import { runOp } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelPath, kernelPath, kernelPaths } from './matrix.js';
-import { BAG, type BenchOp, reducersOf, specOf } from './ops.js';
+import {
+  BAG,
+  type BenchOp,
+  reducersOf,
+  rowOf,
+  type SoftmaxName,
+  softmaxesOf,
+  specOf,
+} from './ops.js';
 import {
   axisOf,
   type BagShape,
@@ -16,8 +26,11 @@ import {
   maskShapeOf,
   outShapeOf,
   parseBagShapes,
+  parseSoftmaxShapes,
   type ShapeSpec,
+  type SoftmaxShape,
   shapeLabel,
+  softmaxLabel,
 } from './shapes.js';
 
 /**
@@ -30,14 +43,18 @@ import {
  * `mean + variance`, so both cotangents are ones and the whole gradient runs (see lossOf).
  */
 export interface BenchRow {
-  /** The op's name (maskedSum, ..., embeddingBag). */
+  /** The op's name (maskedSum, ..., maskedSoftmax, maskedLogSoftmax, embeddingBag). */
   op: string;
-  /** The table row's reducer; for embeddingBag its mode (mean). */
-  reducer: ReducerName;
+  /**
+   * The table row's reducer; for the softmaxes their `--ops` name (softmax, logsoftmax); for
+   * embeddingBag its mode (mean).
+   */
+  reducer: ReducerName | SoftmaxName;
   backend: string;
   /**
-   * shapes.ts's label: "[256,200,64]" (pool over time), "[4096,4096]:all" (scalar), or for the
-   * bag "ids [1024,50], table [100000,16]".
+   * shapes.ts's label: "[256,200,64]" (pool over time), "[4096,4096]:all" (scalar); for the
+   * softmaxes "logits [8,12,128,128], mask [8,1,1,128]"; for the bag "ids [1024,50], table
+   * [100000,16]".
    */
   shape: string;
   pass: 'forward' | 'backward';
@@ -48,7 +65,8 @@ export interface BenchRow {
   unmaskedMs: number;
   /**
    * tfjs's unmasked op timed as `unmaskedMs`: tf.sum, tf.mean, tf.max, tf.min, tf.logSumExp,
-   * tf.moments; for the bag `tf.gather + tf.mean` (the padding averaged in).
+   * tf.moments, tf.softmax, tf.logSoftmax; for the bag `tf.gather + tf.mean` (the padding
+   * averaged in).
    */
   unmasked: string;
   /** What `compositeMs` timed, where it is not the README's composite: the bag's two steps. */
@@ -63,7 +81,10 @@ export interface BenchRow {
   vsComposite: number;
   /** unmasked / fused: above 1 means faster than tfjs's unmasked reduction. */
   vsUnmasked: number;
-  /** Bytes of x read per second by the fused op (one pass over x; the bag: its ids' rows), GB/s. */
+  /**
+   * Bytes of x (the logits) read per second by the fused op (one pass over x; the bag: its ids'
+   * rows), GB/s.
+   */
   fusedGBps: number;
   /** Timed runs behind each median (slow variants get fewer; see BenchOptions.budgetMs). */
   reps: { fused: number; composite: number; unmasked: number };
@@ -71,8 +92,13 @@ export interface BenchRow {
 
 export interface BenchOptions {
   shapes: ShapeSpec[];
-  /** The masked reductions to time on `shapes`, and the bag (`BAG`) on `bagShapes`. */
+  /**
+   * The masked reductions to time on `shapes`, the softmaxes on `softmaxShapes` and the bag
+   * (`BAG`) on `bagShapes`.
+   */
   ops: BenchOp[];
+  /** The softmaxes' shapes (DEFAULT_SOFTMAX_SHAPES when not given). */
+  softmaxShapes?: SoftmaxShape[];
   /** The bag's shapes (DEFAULT_BAG_SHAPES when not given). */
   bagShapes?: BagShape[];
   density: number;
@@ -291,15 +317,44 @@ function makeInputs(s: ShapeSpec, density: number, rand: () => number): BenchInp
   };
 }
 
+/** The three variants of a benchmark: the fused op, the users' composite, tfjs's unmasked op. */
+type VariantName = 'fused' | 'composite' | 'unmasked';
+
+/** The timing fields of a row whose three variants all run: medians, ratios and runs. */
+async function timeVariants(
+  v: Record<VariantName, Variant>,
+  options: BenchOptions,
+): Promise<
+  Pick<BenchRow, 'fusedMs' | 'compositeMs' | 'unmaskedMs' | 'vsComposite' | 'vsUnmasked' | 'reps'>
+> {
+  const fused = await timeMs(v.fused, options);
+  const comp = await timeMs(v.composite, options);
+  const plain = await timeMs(v.unmasked, options);
+  return {
+    fusedMs: fused.ms,
+    compositeMs: comp.ms,
+    unmaskedMs: plain.ms,
+    vsComposite: comp.ms / fused.ms,
+    vsUnmasked: plain.ms / fused.ms,
+    reps: { fused: fused.reps, composite: comp.reps, unmasked: plain.reps },
+  };
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const backend = tf.getBackend();
   const reducers = reducersOf(options.ops);
+  const softmaxes = softmaxesOf(options.ops);
+  const softmaxShapes = softmaxes.length ? (options.softmaxShapes ?? DEFAULT_SOFTMAX_SHAPES) : [];
   const bagShapes = options.ops.includes(BAG) ? (options.bagShapes ?? DEFAULT_BAG_SHAPES) : [];
-  const paths = kernelPaths(reducers);
+  const paths = kernelPaths([...reducers, ...softmaxes]);
   const rows: BenchRow[] = [];
   const rand = seededUniform(options.seed);
   const passes = options.backward ? (['forward', 'backward'] as const) : (['forward'] as const);
-  const total = (options.shapes.length * reducers.length + bagShapes.length) * passes.length;
+  const total =
+    (options.shapes.length * reducers.length +
+      softmaxShapes.length * softmaxes.length +
+      bagShapes.length) *
+    passes.length;
   for (const s of reducers.length ? options.shapes : []) {
     const inputs = makeInputs(s, options.density, rand);
     const { x, mask, axis } = inputs;
@@ -307,37 +362,14 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     for (const reducer of reducers) {
       const spec = specOf(reducer);
       // Each variant as a function of x to its outputs, in the row's order.
-      const outputs: Record<'fused' | 'composite' | 'unmasked', (v: tf.Tensor) => tf.Tensor[]> = {
+      const outputs: Record<VariantName, (v: tf.Tensor) => tf.Tensor[]> = {
         fused: (v) => runOp(spec, v, mask, axis),
         composite: (v) => userComposite(reducer, { ...inputs, x: v }),
         unmasked: (v) => outputsOf(spec, UNMASKED[spec.unmasked](v, axis)),
       };
-      const forward =
-        (f: (v: tf.Tensor) => tf.Tensor[]): Variant =>
-        () =>
-          f(x);
-      const backward =
-        (f: (v: tf.Tensor) => tf.Tensor[]): Variant =>
-        () =>
-          tf.grad((v: tf.Tensor) => lossOf(f(v)))(x, dy);
-      const variants = {
-        forward: {
-          fused: forward(outputs.fused),
-          composite: forward(outputs.composite),
-          unmasked: forward(outputs.unmasked),
-        },
-        backward: {
-          fused: backward(outputs.fused),
-          composite: backward(outputs.composite),
-          unmasked: backward(outputs.unmasked),
-        },
-      };
       for (const pass of passes) {
         options.onProgress?.(rows.length, total, `${spec.op} ${shapeLabel(s)} ${pass}`);
-        const v = variants[pass];
-        const fused = await timeMs(v.fused, options);
-        const comp = await timeMs(v.composite, options);
-        const plain = await timeMs(v.unmasked, options);
+        const timed = await timeVariants(variantsOf(outputs, pass, x, dy), options);
         rows.push({
           op: spec.op,
           reducer,
@@ -345,18 +377,41 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
           shape: shapeLabel(s),
           pass,
           kernel: paths[reducer]!,
-          fusedMs: fused.ms,
-          compositeMs: comp.ms,
-          unmaskedMs: plain.ms,
+          ...timed,
           unmasked: `tf.${spec.unmasked}`,
-          vsComposite: comp.ms / fused.ms,
-          vsUnmasked: plain.ms / fused.ms,
-          fusedGBps: (x.size * 4) / (fused.ms / 1000) / 1e9,
-          reps: { fused: fused.reps, composite: comp.reps, unmasked: plain.reps },
+          fusedGBps: (x.size * 4) / (timed.fusedMs / 1000) / 1e9,
         });
       }
     }
     tf.dispose([inputs.x, inputs.mask, inputs.maskF, inputs.maskB, dy]);
+  }
+  for (const s of softmaxShapes) {
+    const { logits, mask, dy } = makeSoftmaxInputs(s, options.density, rand);
+    try {
+      for (const op of softmaxes) {
+        const row = rowOf(op);
+        for (const pass of passes) {
+          options.onProgress?.(rows.length, total, `${row.op} ${softmaxLabel(s)} ${pass}`);
+          const timed = await timeVariants(
+            variantsOf(softmaxVariants(op, mask), pass, logits, dy),
+            options,
+          );
+          rows.push({
+            op: row.op,
+            reducer: op,
+            backend,
+            shape: softmaxLabel(s),
+            pass,
+            kernel: paths[op]!,
+            ...timed,
+            unmasked: `tf.${row.unmasked}`,
+            fusedGBps: (logits.size * 4) / (timed.fusedMs / 1000) / 1e9,
+          });
+        }
+      }
+    } finally {
+      tf.dispose([logits, mask, dy]);
+    }
   }
   for (const s of bagShapes) {
     const done = rows.length;
@@ -368,6 +423,90 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   }
   options.onProgress?.(total, total, 'done');
   return rows;
+}
+
+/**
+ * A pass's three timed calls from each variant as a function of x to its outputs: forward returns
+ * every output; backward is one whole `tf.grad` (forward + backward) of lossOf the outputs with
+ * cotangent `dy`.
+ */
+function variantsOf(
+  outputs: Record<VariantName, (v: tf.Tensor) => tf.Tensor | tf.Tensor[]>,
+  pass: 'forward' | 'backward',
+  x: tf.Tensor,
+  dy: tf.Tensor,
+): Record<VariantName, Variant> {
+  const list = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]);
+  const call =
+    (f: (v: tf.Tensor) => tf.Tensor | tf.Tensor[]): Variant =>
+    () =>
+      pass === 'forward' ? f(x) : tf.grad((v: tf.Tensor) => lossOf(list(f(v))))(x, dy);
+  return {
+    fused: call(outputs.fused),
+    composite: call(outputs.composite),
+    unmasked: call(outputs.unmasked),
+  };
+}
+
+/**
+ * The masked softmax users write today with tfjs (as Keras 2 and tfjs models do): the padding
+ * pushed to -1e9 (`tf.where` broadcasts the mask), tfjs's softmax (log-softmax), then rows
+ * without a valid position zeroed, which would otherwise come out uniform (attending to the
+ * padding). On rows with a valid position it gives the fused op's probabilities (exp(-1e9 - max)
+ * is 0 in float32); log-softmax gives about -1e9 at masked positions where the op gives
+ * -Infinity. It reads masked values (a NaN there leaks), which the op never does.
+ */
+export function softmaxComposite(op: SoftmaxName, x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const f = op === 'softmax' ? tf.softmax : tf.logSoftmax;
+    const y = f(tf.where(mask, x, -1e9));
+    return tf.where(tf.any(mask, -1, true), y, 0);
+  });
+}
+
+/** The softmax benchmark's three variants as functions of the logits (mask bool, broadcast). */
+export const softmaxVariants = (
+  op: SoftmaxName,
+  mask: tf.Tensor,
+): Record<VariantName, (x: tf.Tensor) => tf.Tensor> => ({
+  fused: (x) => (op === 'softmax' ? maskedSoftmax(x, mask) : maskedLogSoftmax(x, mask)),
+  composite: (x) => softmaxComposite(op, x, mask),
+  unmasked: (x) => (op === 'softmax' ? tf.softmax(x) : tf.logSoftmax(x)),
+});
+
+/** `pnpm bench`'s softmax shapes: attention with key padding, and long rows with a full mask. */
+export const DEFAULT_SOFTMAX_SHAPES: readonly SoftmaxShape[] = parseSoftmaxShapes(
+  '8x12x128x128:8x1x1x128,64x4096:64x4096',
+);
+
+/**
+ * Seeded logits in [-4, 4), a cotangent in [-1, 1) and a bool mask of the shape's mask shape in
+ * which each row along the last axis is key padding, a valid prefix (real tokens first), of
+ * length uniform in [0, min(n, 2 * density * n)] (mean density * n up to density 0.5); a mask
+ * that broadcasts along the last axis has whole rows valid with probability `density`.
+ */
+function makeSoftmaxInputs(
+  s: SoftmaxShape,
+  density: number,
+  rand: () => number,
+): { logits: tf.Tensor; mask: tf.Tensor; dy: tf.Tensor } {
+  const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+  const xs = new Float32Array(size(s.logits));
+  for (let i = 0; i < xs.length; i++) xs[i] = rand() * 8 - 4;
+  const dys = new Float32Array(xs.length);
+  for (let i = 0; i < dys.length; i++) dys[i] = rand() * 2 - 1;
+  const n = s.mask.at(-1) ?? 1;
+  const ms = new Uint8Array(size(s.mask));
+  for (let r = 0; r < ms.length / n; r++) {
+    const len =
+      n === 1 ? (rand() < density ? 1 : 0) : Math.round(Math.min(1, 2 * density * rand()) * n);
+    ms.fill(1, r * n, r * n + len);
+  }
+  return {
+    logits: tf.tensor(xs, s.logits),
+    mask: tf.tensor(ms, s.mask, 'bool'),
+    dy: tf.tensor(dys, s.logits),
+  };
 }
 
 /** `pnpm bench`'s bag shapes: a DeepFM-like field (short bags, a large table) and long bags. */

@@ -1,8 +1,12 @@
 import {
   type MaskedReduction,
+  maskedLogSoftmax,
+  maskedSoftmax,
   type ReducerName,
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
+  referenceMaskedSoftmax,
+  referenceMaskedSoftmaxGrad,
 } from '@masked-ops/core';
 import {
   allowedError,
@@ -16,35 +20,41 @@ import {
   randomFloats,
   randomMask,
   runOp,
+  type SoftmaxCase,
   seededRandom,
+  softmaxCases,
 } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
-import { specOf } from './ops.js';
+import { type MatrixOp, rowOf, type SoftmaxName, softmaxRowOf, specOf } from './ops.js';
 import { maskShapeOf, type ShapeSpec, shapeLabel } from './shapes.js';
 
 /**
- * The cross-backend matrix: every op of the table runs the same cases on every backend (in Node
- * and in the browser), forward and gradient of each of its outputs (maskedMoments has two); each
- * output is compared with the float64 reference and with every other backend, through core's one
- * comparison (`compareValues`). Cases are regenerated from a small spec on each side, so only the
- * spec crosses into the browser and only results come back.
+ * The cross-backend matrix: every op (core's reductions and softmaxes) runs the same cases on
+ * every backend (in Node and in the browser), forward and gradient of each of its outputs
+ * (maskedMoments has two); each output is compared with the float64 reference and with every
+ * other backend, through core's one comparison (`compareValues`). Cases are regenerated from a
+ * small spec on each side, so only the spec crosses into the browser and only results come back.
+ * What differs between the ops' kinds (their cases, how a case runs, their reference) is one
+ * OpKind each; the rest of the matrix does not know which kind it holds.
  */
 export interface MatrixSpec {
-  /** The user's own cases (see shapes.ts): BxTxF pools over time, `...:all` reduces everything. */
+  /**
+   * The user's own cases (see shapes.ts): BxTxF pools over time, `...:all` reduces everything;
+   * the softmaxes take the same shapes (see softmaxUserCases).
+   */
   shapes: ShapeSpec[];
   density: number;
   seed: number;
   /** Also run the shared conformance cases of @masked-ops/core/testing. */
   conformance: boolean;
-  /** The ops to run, in the table's order. */
-  ops: ReducerName[];
+  /** The ops to run, in report order. */
+  ops: MatrixOp[];
 }
 
-/** One op on one case. */
-export interface MatrixRun {
-  op: ReducerName;
-  case: ConformanceCase;
-}
+/** One op on one case (a reduction's case, or a softmax's). */
+export type MatrixRun =
+  | { op: ReducerName; case: ConformanceCase }
+  | { op: SoftmaxName; case: SoftmaxCase };
 
 /** One output of an op on one case: its value, and dx of it alone (the case's dy as cotangent). */
 export interface OutputResult {
@@ -53,10 +63,27 @@ export interface OutputResult {
 }
 
 export interface CaseResult {
-  op: ReducerName;
+  op: MatrixOp;
   name: string;
-  /** Per output of the op's table row, in the row's order (`outputs`). */
+  /** Per output of the op's row, in the row's order (`outputs`). */
   outputs: OutputResult[];
+}
+
+interface Expectation {
+  forward: Expected;
+  gradient: Expected;
+  halfUnsafe: boolean;
+}
+
+/**
+ * What the matrix needs to know about a kind of op: its cases (the shared conformance cases and
+ * the user's shapes), how one case runs on the active backend (every output forward, and each
+ * output's gradient alone), and the float64 reference of output `k`.
+ */
+interface OpKind<Op extends MatrixOp, Case extends { name: string }> {
+  cases(spec: MatrixSpec): Case[];
+  run(op: Op, c: Case): Promise<OutputResult[]>;
+  expectation(op: Op, c: Case, k: number): Expectation;
 }
 
 /**
@@ -116,11 +143,134 @@ function userCases(spec: MatrixSpec): ConformanceCase[] {
   return cases;
 }
 
-/** Every (op, case) the matrix runs, op by op in the table's order; the same on every side. */
+/** The reductions: core's conformance cases, forward through runOp, each output's tf.grad. */
+const reductionKind: OpKind<ReducerName, ConformanceCase> = {
+  cases: (spec) => [...(spec.conformance ? conformanceCases() : []), ...userCases(spec)],
+  async run(reducer, c) {
+    const spec = specOf(reducer);
+    const x = tf.tensor(c.xDtype === 'int32' ? Float32Array.from(c.x) : c.x, c.xShape, 'float32');
+    const mask = tf.tensor(c.mask, c.maskShape, c.maskDtype);
+    const ys = runOp(spec, x, mask, c.axis, c.keepDims);
+    // Every output has the reduced shape: one cotangent serves each.
+    const dy = tf.tensor(c.dy, ys[0]!.shape);
+    const outputs: OutputResult[] = [];
+    try {
+      for (const [k, y] of ys.entries()) {
+        const dx = tf.grad(outputOf(spec, k, mask, c.axis, c.keepDims))(x, dy);
+        outputs.push({ y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
+        dx.dispose();
+      }
+    } finally {
+      tf.dispose([x, mask, dy, ...ys]);
+    }
+    return outputs;
+  },
+  expectation(op, c, k) {
+    const axis = normaliseAxis(c);
+    // x as the op sees it: int32 x is cast to float32.
+    const xs = Float32Array.from(c.x);
+    return {
+      forward: referenceMaskedReduce(op, xs, c.xShape, c.mask, c.maskShape, axis, c.keepDims, k),
+      gradient: {
+        values: referenceMaskedReduceGrad(op, xs, c.dy, c.xShape, c.mask, c.maskShape, axis, k),
+      },
+      halfUnsafe: c.halfUnsafe === true,
+    };
+  },
+};
+
+/**
+ * The user's shapes as softmax cases, with the reductions' masks: BxTxF is a softmax over time
+ * (axis 1, attention pooling's weights per feature) with the mask [B,T,1] broadcast over the
+ * features; `...:all` a softmax over the last axis with a mask of the logits' shape.
+ */
+function softmaxUserCases(spec: MatrixSpec): SoftmaxCase[] {
+  const rand = seededRandom(spec.seed);
+  return spec.shapes.map((shape) => {
+    const size = shape.x.reduce((p, d) => p * d, 1);
+    const maskShape = shape.form === 'all' ? shape.x : [...maskShapeOf(shape), 1];
+    const mask = randomMask(
+      rand,
+      maskShape.reduce((p, d) => p * d, 1),
+      spec.density,
+    );
+    const c: SoftmaxCase = {
+      name: `${shapeLabel(shape)} density ${spec.density} mask [${maskShape}] axis ${shape.form === 'all' ? -1 : 1}`,
+      logitsShape: shape.x,
+      logits: randomFloats(rand, size),
+      maskShape,
+      mask: Array.from(mask),
+      maskDtype: 'bool',
+      dy: randomFloats(rand, size, -1, 1),
+    };
+    if (shape.form !== 'all') c.axis = 1;
+    return c;
+  });
+}
+
+/** The exported op of each softmax, as users call it. */
+const SOFTMAX_FNS = { maskedSoftmax, maskedLogSoftmax } as const;
+
+const softmaxFn = (op: SoftmaxName) => SOFTMAX_FNS[softmaxRowOf(op).op as keyof typeof SOFTMAX_FNS];
+
+/** The reference's input for a softmax case (the axis normalised). */
+const softmaxInput = (op: SoftmaxName, c: SoftmaxCase) => {
+  const a = c.axis ?? -1;
+  return {
+    logits: c.logits,
+    logitsShape: c.logitsShape,
+    mask: c.mask,
+    maskShape: c.maskShape,
+    axis: a < 0 ? a + c.logitsShape.length : a,
+    log: softmaxRowOf(op).log,
+  };
+};
+
+/**
+ * The softmaxes: core's softmax conformance cases (every broadcast pattern, rows of 1 and 4,096,
+ * empty rows, huge logits, NaN/Inf) and the user's shapes; one output, of the logits' shape.
+ */
+const softmaxKind: OpKind<SoftmaxName, SoftmaxCase> = {
+  cases: (spec) => [...(spec.conformance ? softmaxCases() : []), ...softmaxUserCases(spec)],
+  async run(op, c) {
+    const f = softmaxFn(op);
+    const logits = tf.tensor(c.logits, c.logitsShape, 'float32');
+    const mask = tf.tensor(c.mask, c.maskShape, c.maskDtype);
+    const dy = tf.tensor(c.dy, c.logitsShape, 'float32');
+    const y = f(logits, mask, c.axis);
+    const dx = tf.grad((l: tf.Tensor) => f(l, mask, c.axis))(logits, dy);
+    try {
+      return [{ y: Array.from(await y.data()), dx: Array.from(await dx.data()) }];
+    } finally {
+      tf.dispose([logits, mask, dy, y, dx]);
+    }
+  },
+  expectation(op, c) {
+    const input = softmaxInput(op, c);
+    // Both references say which values are exact (counts 0) and that their scales are relative.
+    return {
+      forward: referenceMaskedSoftmax(input),
+      gradient: referenceMaskedSoftmaxGrad(input, c.dy),
+      halfUnsafe: false,
+    };
+  },
+};
+
+/** The kind of an op (the runs carry their op, so every helper below dispatches through here). */
+function kindOf(op: MatrixOp): OpKind<MatrixOp, { name: string }> {
+  const kind = rowOf(op).kind === 'softmax' ? softmaxKind : reductionKind;
+  return kind as unknown as OpKind<MatrixOp, { name: string }>;
+}
+
+/** Every (op, case) the matrix runs, op by op in report order; the same on every side. */
 export function matrixRuns(spec: MatrixSpec): MatrixRun[] {
-  const shared = spec.conformance ? conformanceCases() : [];
-  const own = userCases(spec);
-  return spec.ops.flatMap((op) => [...shared, ...own].map((c) => ({ op, case: c })));
+  // Each kind's cases once (the reductions' include T = 100,000), shared by its ops.
+  const cases = new Map<unknown, { name: string }[]>();
+  return spec.ops.flatMap((op) => {
+    const kind = kindOf(op);
+    if (!cases.has(kind)) cases.set(kind, kind.cases(spec));
+    return cases.get(kind)!.map((c) => ({ op, case: c }) as MatrixRun);
+  });
 }
 
 /**
@@ -133,21 +283,8 @@ export async function runCases(
 ): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   let yielded = performance.now();
-  for (const [i, { op: reducer, case: c }] of runs.entries()) {
-    const spec = specOf(reducer);
-    const x = tf.tensor(c.xDtype === 'int32' ? Float32Array.from(c.x) : c.x, c.xShape, 'float32');
-    const mask = tf.tensor(c.mask, c.maskShape, c.maskDtype);
-    const ys = runOp(spec, x, mask, c.axis, c.keepDims);
-    // Every output has the reduced shape: one cotangent serves each.
-    const dy = tf.tensor(c.dy, ys[0]!.shape);
-    const outputs: OutputResult[] = [];
-    for (const [k, y] of ys.entries()) {
-      const dx = tf.grad(outputOf(spec, k, mask, c.axis, c.keepDims))(x, dy);
-      outputs.push({ y: Array.from(await y.data()), dx: Array.from(await dx.data()) });
-      dx.dispose();
-    }
-    results.push({ op: reducer, name: c.name, outputs });
-    tf.dispose([x, mask, dy, ...ys]);
+  for (const [i, { op, case: c }] of runs.entries()) {
+    results.push({ op, name: c.name, outputs: await kindOf(op).run(op, c) });
     onProgress?.(i + 1, runs.length);
     // On cpu, data() resolves in a microtask: without a macrotask now and then a page would not
     // repaint (its progress bar would stand still) until every case is done.
@@ -183,11 +320,11 @@ export function kernelPath(kernelName: string, gradKernelName: string): KernelPa
       : 'composite forward, fused gradient';
 }
 
-export function kernelPaths(ops: readonly ReducerName[]): Record<string, KernelPath> {
+export function kernelPaths(ops: readonly MatrixOp[]): Record<string, KernelPath> {
   const paths: Record<string, KernelPath> = {};
-  for (const r of ops) {
-    const spec = specOf(r);
-    paths[r] = kernelPath(spec.kernelName, spec.gradKernelName);
+  for (const op of ops) {
+    const row = rowOf(op);
+    paths[op] = kernelPath(row.kernelName, row.gradKernelName);
   }
   return paths;
 }
@@ -228,9 +365,9 @@ const MAX_FAILING_CASES = 10;
 
 /** One output of one op: its matrix (an op with several outputs has one per output). */
 export interface OpMatrix {
-  /** The op's name (maskedSum, ...) and its reducer. */
+  /** The op's name (maskedSum, ..., maskedSoftmax) and its id in `--ops` (sum, ..., softmax). */
   op: string;
-  reducer: ReducerName;
+  reducer: MatrixOp;
   /** The output's name in the table row (`y` for a one-output op; `mean`, `variance`). */
   output: string;
   /** How reports title it: the op, plus the output's name when the op has several. */
@@ -249,25 +386,9 @@ export interface Matrix {
   ops: OpMatrix[];
 }
 
-interface Expectation {
-  forward: Expected;
-  gradient: Expected;
-  halfUnsafe: boolean;
-}
-
 /** The float64 reference of output `k` of a run, forward and (with the case's dy) gradient. */
-function expectationOf({ op, case: c }: MatrixRun, k: number): Expectation {
-  const axis = normaliseAxis(c);
-  // x as the op sees it: int32 x is cast to float32.
-  const xs = Float32Array.from(c.x);
-  return {
-    forward: referenceMaskedReduce(op, xs, c.xShape, c.mask, c.maskShape, axis, c.keepDims, k),
-    gradient: {
-      values: referenceMaskedReduceGrad(op, xs, c.dy, c.xShape, c.mask, c.maskShape, axis, k),
-    },
-    halfUnsafe: c.halfUnsafe === true,
-  };
-}
+const expectationOf = ({ op, case: c }: MatrixRun, k: number): Expectation =>
+  kindOf(op).expectation(op, c, k);
 
 const emptyCell = (): Cell => ({
   checked: 0,
@@ -285,6 +406,8 @@ function displayBound(expected: Expected, i: number, precision: Precision): numb
   const count = expected.counts?.[i] ?? 1;
   if (count === 0 || (expected.exact && precision === 'float32')) return 0;
   const scale = expected.scales?.[i] ?? Math.abs(expected.values[i]!);
+  // Softmax probabilities: relative scales, c * scale * log factor plus float32's smallest normal.
+  if (expected.relative) return allowedError(0, count, precision) * scale + 2 ** -126;
   return allowedError(scale, expected.exact ? 1 : count, precision);
 }
 
@@ -342,7 +465,7 @@ export function buildMatrix(
           `${b}: result ${i} is ${got.op} ${got.name}, expected ${r.op} ${r.case.name}`,
         );
       }
-      const outputs = specOf(r.op).outputs.length;
+      const outputs = rowOf(r.op).outputs.length;
       if (got.outputs.length !== outputs) {
         throw new Error(
           `${b}: result ${i} has ${got.outputs.length} outputs, ${r.op} has ${outputs}`,
@@ -352,7 +475,7 @@ export function buildMatrix(
   }
   const ops: OpMatrix[] = [];
   for (const reducer of [...new Set(runs.map((r) => r.op))]) {
-    const spec = specOf(reducer);
+    const spec = rowOf(reducer);
     const indices = runs.flatMap((r, i) => (r.op === reducer ? [i] : []));
     for (const [k, output] of spec.outputs.entries()) {
       ops.push(

@@ -78,3 +78,44 @@ export function parseBagShapes(text: string): BagShape[] {
       return { batch: batch!, bagLen: bagLen!, vocab: vocab!, dim: dim! };
     });
 }
+
+/**
+ * A masked-softmax benchmark shape, `LOGITS:MASK` on the command line (e.g.
+ * `8x12x128x128:8x1x1x128`, attention logits [B,H,Lq,Lk] with a key-padding mask): the mask
+ * broadcasts to the logits by NumPy rules (aligned from the right, each dim 1 or the logits'),
+ * the softmax runs over the last axis.
+ */
+export interface SoftmaxShape {
+  logits: number[];
+  mask: number[];
+}
+
+/** "logits [8,12,128,128], mask [8,1,1,128]": the label of a softmax shape. */
+export const softmaxLabel = (s: SoftmaxShape): string =>
+  `logits [${s.logits.join(',')}], mask [${s.mask.join(',')}]`;
+
+/** "8x12x128x128:8x1x1x128, 64x4096:64x4096" -> softmax shapes. */
+export function parseSoftmaxShapes(text: string): SoftmaxShape[] {
+  return text
+    .split(/[,;\s]+/)
+    .filter(Boolean)
+    .map((word) => {
+      const parts = word.split(':');
+      const dims = parts.map((p) =>
+        p.split('x').map((d) => (/^\d+$/.test(d) ? Number(d) : Number.NaN)),
+      );
+      const [logits, mask] = dims as [number[], number[] | undefined];
+      const ok =
+        parts.length === 2 &&
+        mask !== undefined &&
+        [...logits, ...mask].every((d) => Number.isInteger(d) && d >= 1) &&
+        mask.length <= logits.length &&
+        mask.every((d, i) => d === 1 || d === logits[logits.length - mask.length + i]);
+      if (!ok) {
+        throw new Error(
+          `bad softmax shape "${word}": expected LOGITS:MASK, e.g. 8x12x128x128:8x1x1x128, every size >= 1, the mask broadcasting to the logits (aligned from the right, each dim 1 or the logits' dim)`,
+        );
+      }
+      return { logits, mask: mask! };
+    });
+}

@@ -7,11 +7,18 @@ import {
   UsageError,
 } from '../src/node/args.js';
 import { DEEPFM_USAGE_DEFAULTS } from '../src/node/usage.js';
-import { parseOps, reducersOf } from '../src/ops.js';
-import { bagLabel, parseBagShapes, parseShapes } from '../src/shapes.js';
+import { matrixOpsOf, parseOps, reducersOf, softmaxesOf } from '../src/ops.js';
+import {
+  bagLabel,
+  parseBagShapes,
+  parseShapes,
+  parseSoftmaxShapes,
+  softmaxLabel,
+} from '../src/shapes.js';
 
 const defaults = {
   benchShapes: '256x200x64,4096x4096:all',
+  softmaxShapes: '64x4096:64x4096',
   bagShapes: '1024x50:100000x16',
   reps: 3,
   budgetMs: 500,
@@ -30,6 +37,8 @@ describe('--ops', () => {
       'min',
       'logsumexp',
       'moments',
+      'softmax',
+      'logsoftmax',
       'embeddingBag',
     ]);
     expect(parseOps('moments,logsumexp')).toEqual(['logsumexp', 'moments']);
@@ -56,7 +65,7 @@ describe('--ops', () => {
 
   it('rejects an unknown op, naming it and what is accepted', () => {
     expect(() => parseOps('sum,avg')).toThrow(
-      'unknown op "avg" in --ops; expected any of sum, mean, max, min, logsumexp, moments (or maskedSum, maskedMean, maskedMax, maskedMin, maskedLogSumExp, maskedMoments), embeddingBag (or bag), or all',
+      'unknown op "avg" in --ops; expected any of sum, mean, max, min, logsumexp, moments, softmax, logsoftmax (or maskedSum, maskedMean, maskedMax, maskedMin, maskedLogSumExp, maskedMoments, maskedSoftmax, maskedLogSoftmax), embeddingBag (or bag), or all',
     );
     expect(() => parseOps('Sum')).toThrow(/unknown op "Sum"/);
     // tfjs's spellings of the unmasked ops are not the masked ops' names.
@@ -78,6 +87,8 @@ describe('--ops', () => {
       'min',
       'logsumexp',
       'moments',
+      'softmax',
+      'logsoftmax',
       'embeddingBag',
     ]);
     const bag = benchOptionsFrom(parseCli(['--ops', 'bag', '--bag-shapes', '8x5:50x4'], defaults));
@@ -105,6 +116,50 @@ describe('--ops', () => {
     expect(bad(['--opz', 'sum'])).toBeInstanceOf(UsageError);
     expect(bad(['--ops', 'bags'])).toBeInstanceOf(UsageError);
     expect(bad(['--bag-shapes', '8x5x4'])).toBeInstanceOf(UsageError);
+  });
+});
+
+describe('the softmaxes in --ops and --softmax-shapes', () => {
+  it('takes softmax and logsoftmax (or the op names) after the reductions, before the bag', () => {
+    expect(parseOps('bag,maskedLogSoftmax,softmax,sum')).toEqual([
+      'sum',
+      'softmax',
+      'logsoftmax',
+      'embeddingBag',
+    ]);
+    const all = parseOps('all');
+    expect(matrixOpsOf(all)).toEqual(all.slice(0, -1));
+    expect(softmaxesOf(all)).toEqual(['softmax', 'logsoftmax']);
+    expect(reducersOf(parseOps('softmax'))).toEqual([]);
+    // tfjs's spelling is not the demo's name.
+    expect(() => parseOps('logSoftmax')).toThrow(/unknown op "logSoftmax"/);
+  });
+
+  it('reads LOGITS:MASK with a mask that broadcasts to the logits, and labels it', () => {
+    const shapes = parseSoftmaxShapes('8x12x128x128:8x1x1x128, 64x4096:64x4096 4x5:5');
+    expect(shapes).toEqual([
+      { logits: [8, 12, 128, 128], mask: [8, 1, 1, 128] },
+      { logits: [64, 4096], mask: [64, 4096] },
+      { logits: [4, 5], mask: [5] },
+    ]);
+    expect(softmaxLabel(shapes[0]!)).toBe('logits [8,12,128,128], mask [8,1,1,128]');
+    const opts = benchOptionsFrom(parseCli(['--softmax-shapes', '2x3:1x3'], defaults));
+    expect(opts.softmaxShapes).toEqual([{ logits: [2, 3], mask: [1, 3] }]);
+    expect(benchOptionsFrom(parseCli([], defaults)).softmaxShapes).toEqual([
+      { logits: [64, 4096], mask: [64, 4096] },
+    ]);
+  });
+
+  it('rejects a mask that does not broadcast, a missing mask, zero sizes, too many logits', () => {
+    for (const bad of ['8x4', '8x4:4x4', '8x4:8x4x1', '8x0:8x0', '8x4:', 'x4:4', '8x4:4:4']) {
+      expect(() => parseSoftmaxShapes(bad), bad).toThrow(/expected LOGITS:MASK/);
+    }
+    expect(() => parseCli(['--softmax-shapes', ','], defaults)).toThrow(
+      '--softmax-shapes is empty',
+    );
+    expect(() => parseCli(['--softmax-shapes', '10000x10000:1'], defaults)).toThrow(
+      /has 100000000 logits, more than the 67108864/,
+    );
   });
 });
 

@@ -1,4 +1,9 @@
-import { referenceMaskedReduce, referenceMaskedReduceGrad } from '@masked-ops/core';
+import {
+  referenceMaskedReduce,
+  referenceMaskedReduceGrad,
+  referenceMaskedSoftmax,
+  referenceMaskedSoftmaxGrad,
+} from '@masked-ops/core';
 import { compareWithReference, randomFloats, seededRandom } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,15 +12,23 @@ import {
   type BenchRow,
   bagVariants,
   DEFAULT_BAG_SHAPES,
+  DEFAULT_SOFTMAX_SHAPES,
   probeEstimateMs,
   runBench,
   segmentSumEstimateMs,
+  softmaxVariants,
   userComposite,
 } from '../src/bench.js';
 import { useNodeBackend } from '../src/node/backends.js';
-import { ALL_OPS } from '../src/ops.js';
+import { ALL_REDUCERS as ALL_OPS } from '../src/ops.js';
 import { benchMarkdown } from '../src/report.js';
-import { bagLabel, parseBagShapes, parseShapes } from '../src/shapes.js';
+import {
+  bagLabel,
+  parseBagShapes,
+  parseShapes,
+  parseSoftmaxShapes,
+  softmaxLabel,
+} from '../src/shapes.js';
 
 beforeAll(async () => {
   await useNodeBackend('cpu');
@@ -350,6 +363,119 @@ describe('userComposite', () => {
           tf.dispose([dy, dx]);
         }
         tf.dispose([x, maskF, maskB, ...ys]);
+      });
+    }
+  }
+});
+
+describe('runBench: the masked softmaxes', () => {
+  it('gives a row per softmax, shape and pass after the reductions, against tf.softmax / tf.logSoftmax', async () => {
+    const before = tf.memory().numTensors;
+    const rows = await runBench({
+      shapes: parseShapes('3x5x2'),
+      softmaxShapes: parseSoftmaxShapes('2x3x4x6:2x1x1x6,5x7:5x7'),
+      ops: ['sum', 'softmax', 'logsoftmax'],
+      density: 0.5,
+      seed: 1,
+      reps: 2,
+      warmup: 1,
+      budgetMs: 100,
+      backward: true,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const shapes = ['logits [2,3,4,6], mask [2,1,1,6]', 'logits [5,7], mask [5,7]'];
+    expect(rows.map((r) => `${r.op} ${r.shape} ${r.pass}`)).toEqual([
+      'maskedSum [3,5,2] forward',
+      'maskedSum [3,5,2] backward',
+      ...shapes.flatMap((s) =>
+        ['maskedSoftmax', 'maskedLogSoftmax'].flatMap((op) => [
+          `${op} ${s} forward`,
+          `${op} ${s} backward`,
+        ]),
+      ),
+    ]);
+    for (const r of rows.slice(2)) {
+      const log = r.op === 'maskedLogSoftmax';
+      expect(r.reducer).toBe(log ? 'logsoftmax' : 'softmax');
+      expect(r.unmasked).toBe(log ? 'tf.logSoftmax' : 'tf.softmax');
+      expect(r.composite).toBeUndefined();
+      expect(['fused', 'composite']).toContain(r.kernel.split(' ')[0]);
+      for (const k of ['fusedMs', 'compositeMs', 'unmaskedMs', 'fusedGBps'] as const) {
+        expect(r[k]).toBeGreaterThan(0);
+      }
+      expect(r.vsComposite).toBeCloseTo(r.compositeMs / r.fusedMs, 10);
+      expect(r.vsUnmasked).toBeCloseTo(r.unmaskedMs / r.fusedMs, 10);
+    }
+    const md = benchMarkdown(rows);
+    expect(md).toContain('### maskedSoftmax');
+    expect(md).toContain(
+      '| fwd fused | composite | tf.logSoftmax | vs composite | vs tf.logSoftmax |',
+    );
+    expect(md).toContain('| cpu | logits [5,7], mask [5,7] |');
+    expect(DEFAULT_SOFTMAX_SHAPES.map(softmaxLabel)).toEqual([
+      'logits [8,12,128,128], mask [8,1,1,128]',
+      'logits [64,4096], mask [64,4096]',
+    ]);
+  });
+});
+
+describe('softmaxVariants', () => {
+  // The composite the bench times, where(any(mask), softmax(where(mask, x, -1e9)), 0), computes
+  // what the op computes on finite logits: the probabilities, exact zeros at masked positions
+  // (exp(-1e9 - max) is 0 in float32) and on empty rows; log-softmax about -1e9 where the op
+  // gives -Infinity. Its gradient is the op's for a cotangent that is 0 at masked positions (a
+  // loss over the real positions): elsewhere the composite's masked outputs, -1e9 - logsumexp,
+  // carry gradient to the valid logits, which the op's constant -Infinity does not.
+  for (const op of ['softmax', 'logsoftmax'] as const) {
+    for (const [logitsShape, maskShape] of [
+      [
+        [3, 2, 4, 6],
+        [3, 1, 1, 6],
+      ],
+      [
+        [5, 7],
+        [5, 7],
+      ],
+    ]) {
+      it(`${op}: logits [${logitsShape}], mask [${maskShape}] match the float64 reference`, async () => {
+        const rand = seededRandom(9);
+        const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+        const logits = randomFloats(rand, size(logitsShape!), -4, 4);
+        const mask = Array.from({ length: size(maskShape!) }, () => (rand() < 0.6 ? 1 : 0));
+        mask.fill(0, 0, maskShape!.at(-1)!); // an empty row (a batch without a real key)
+        const input = {
+          logits,
+          logitsShape: logitsShape!,
+          mask,
+          maskShape: maskShape!,
+          axis: logitsShape!.length - 1,
+          log: op === 'logsoftmax',
+        };
+        const ref = referenceMaskedSoftmax(input);
+        const masked = (i: number) => ref.counts[i] === 0 && ref.values[i] !== 0;
+        const dys = randomFloats(rand, logits.length, -1, 1).map((d, i) => (masked(i) ? 0 : d));
+        const x = tf.tensor(logits, logitsShape);
+        const m = tf.tensor(mask, maskShape, 'bool');
+        const dy = tf.tensor(dys, logitsShape);
+        const before = tf.memory().numTensors;
+        const y = softmaxVariants(op, m).composite(x);
+        expect(tf.memory().numTensors - before).toBe(1);
+        const values = Array.from(await y.data());
+        if (op === 'logsoftmax') {
+          for (const [i, v] of values.entries()) {
+            if (!masked(i)) continue;
+            expect(v).toBeLessThan(-1e8);
+            values[i] = Number.NEGATIVE_INFINITY;
+          }
+        }
+        compareWithReference(`${op} composite forward`, values, ref);
+        const dx = tf.grad((v: tf.Tensor) => softmaxVariants(op, m).composite(v))(x, dy);
+        compareWithReference(
+          `${op} composite gradient`,
+          await dx.data(),
+          referenceMaskedSoftmaxGrad(input, dys),
+        );
+        tf.dispose([x, m, dy, y, dx]);
       });
     }
   }

@@ -3,7 +3,7 @@
 // message that names the flag, and exit code 2, before any backend starts.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MASKED_REDUCTIONS } from '@masked-ops/core';
+import { MASKED_REDUCTIONS, MASKED_SOFTMAXES } from '@masked-ops/core';
 import { describe, expect, it } from 'vitest';
 import { ALL_BACKENDS, parseCli, UsageError } from '../src/node/args.js';
 import {
@@ -50,12 +50,16 @@ describe('-h and --help', () => {
 
   it("the usage lists core's ops and the defaults the CLIs use", () => {
     expect([...OPS_IN_USAGE]).toEqual([...ALL_OPS]);
-    expect([...OP_NAMES_IN_USAGE]).toEqual(MASKED_REDUCTIONS.map((r) => r.op));
-    expect([...UNMASKED_IN_USAGE]).toEqual(MASKED_REDUCTIONS.map((r) => r.unmasked));
+    const rows = [...MASKED_REDUCTIONS, ...MASKED_SOFTMAXES];
+    expect([...OP_NAMES_IN_USAGE]).toEqual(rows.map((r) => r.op));
+    expect([...UNMASKED_IN_USAGE]).toEqual(rows.map((r) => r.unmasked));
     const r = cli('bench-cli.js', ['-h']);
-    expect(r.out).toContain('any of sum,mean,max,min,logsumexp,moments');
-    expect(r.out).toContain('maskedLogSumExp,maskedMoments),');
-    expect(r.out).toContain('tf.logSumExp, tf.moments)');
+    expect(r.out).toContain('any of sum,mean,max,min,logsumexp,moments,softmax,logsoftmax');
+    expect(r.out).toContain('maskedMoments,maskedSoftmax,maskedLogSoftmax),');
+    expect(r.out).toContain('tf.moments, tf.softmax, tf.logSoftmax)');
+    expect(r.out).toContain(
+      `--softmax-shapes SHAPES   the masked softmaxes' shapes to time (default ${BENCH_DEFAULTS.softmaxShapes})`,
+    );
     expect(r.out).toContain(`(default ${BENCH_DEFAULTS.budgetMs}`);
     expect(r.out).toContain(`default: ${BENCH_DEFAULTS.backends.join(',')}`);
     expect(cli('cli.js', ['-h']).out).toContain('default: all)');
@@ -88,6 +92,7 @@ const BAD: [string[], string][] = [
   [['sum'], "Unexpected argument 'sum'"],
   [['--ops', 'median'], 'unknown op "median" in --ops; expected any of sum, mean, max, min'],
   [['--bench-shapes', '4x4'], 'bad shape "4x4": expected BxTxF'],
+  [['--softmax-shapes', '4x4:3'], 'bad softmax shape "4x4:3": expected LOGITS:MASK'],
   [['--shapes', '4x-1x4'], 'bad shape "4x-1x4"'],
   [['--bench-shapes', ','], '--bench-shapes is empty'],
   [['--bench-shapes', '100000x100000:all'], 'has 10000000000 elements, more than the 67108864'],

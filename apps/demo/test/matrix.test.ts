@@ -2,11 +2,15 @@ import {
   type ReducerName,
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
+  referenceMaskedSoftmax,
+  referenceMaskedSoftmaxGrad,
 } from '@masked-ops/core';
 import {
   type ConformanceCase,
   compareWithReference,
   normaliseAxis,
+  type SoftmaxCase,
+  softmaxCases,
 } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +24,7 @@ import {
   runMatrix,
 } from '../src/matrix.js';
 import { useNodeBackend } from '../src/node/backends.js';
-import { ALL_OPS } from '../src/ops.js';
+import { ALL_OPS, ALL_REDUCERS, parseOps, type SoftmaxName } from '../src/ops.js';
 import { matrixFailures, matrixMarkdown } from '../src/report.js';
 import { parseShapes } from '../src/shapes.js';
 
@@ -29,9 +33,9 @@ const spec: MatrixSpec = {
   density: 0.6,
   seed: 7,
   conformance: false,
-  ops: [...ALL_OPS],
+  ops: [...ALL_REDUCERS],
 };
-const runs = matrixRuns(spec);
+const runs = matrixRuns(spec) as { op: ReducerName; case: ConformanceCase }[];
 
 /** Every output the matrix must show, in order: the op, or the op and its output's name. */
 const OUTPUTS: { op: ReducerName; k: number; label: string; exact: boolean; empty: number }[] = [
@@ -51,7 +55,7 @@ const OUTPUTS: { op: ReducerName; k: number; label: string; exact: boolean; empt
 ];
 
 /** A perfect float32 backend: the independent float64 references rounded to float32. */
-function perfect(of: MatrixRun[] = runs): CaseResult[] {
+function perfect(of: { op: ReducerName; case: ConformanceCase }[] = runs): CaseResult[] {
   return of.map(({ op, case: c }) => {
     const axis = normaliseAxis(c);
     const x = Float32Array.from(c.x);
@@ -65,8 +69,7 @@ function perfect(of: MatrixRun[] = runs): CaseResult[] {
 }
 
 /** The index of the first run of `op`. */
-const firstRunOf = (op: ReducerName, of: MatrixRun[] = runs): number =>
-  of.findIndex((r) => r.op === op);
+const firstRunOf = (op: string, of: MatrixRun[] = runs): number => of.findIndex((r) => r.op === op);
 const cellsOf = (m: ReturnType<typeof buildMatrix>, label: string) =>
   m.ops.find((o) => o.label === label)!;
 /** An element of a finite, non-zero value (a slice with valid elements). */
@@ -75,9 +78,19 @@ const finiteNonZero = (values: number[]): number =>
 
 describe('matrixRuns', () => {
   it('runs every selected op on every case, op by op', () => {
-    expect(ALL_OPS).toEqual(['sum', 'mean', 'max', 'min', 'logsumexp', 'moments']);
+    expect(ALL_OPS).toEqual([
+      'sum',
+      'mean',
+      'max',
+      'min',
+      'logsumexp',
+      'moments',
+      'softmax',
+      'logsoftmax',
+    ]);
+    expect(ALL_REDUCERS).toEqual(ALL_OPS.slice(0, 6));
     // 2 shapes x 2 axis variants, for each of the 6 ops.
-    expect(runs.map((r) => r.op)).toEqual(ALL_OPS.flatMap((op) => new Array(4).fill(op)));
+    expect(runs.map((r) => r.op)).toEqual(ALL_REDUCERS.flatMap((op) => new Array(4).fill(op)));
     expect(runs.filter((r) => r.op === 'moments').map((r) => r.case.name)).toEqual([
       '[3,5,2] density 0.6 axis 1',
       '[3,5,2] density 0.6 axis [0,1] keepDims',
@@ -92,7 +105,7 @@ describe('matrixRuns', () => {
 
   it('runs every shared conformance case for every op', () => {
     const all = matrixRuns({ ...spec, conformance: true });
-    const names = (op: ReducerName) => all.filter((r) => r.op === op).map((r) => r.case.name);
+    const names = (op: string) => all.filter((r) => r.op === op).map((r) => r.case.name);
     expect(names('sum').length).toBeGreaterThan(150);
     expect(names('sum')).toContain(
       'time of 100,000, constant 1.1: [1,100000,4] mask [1,100000] axis 1',
@@ -100,7 +113,7 @@ describe('matrixRuns', () => {
     expect(names('moments')).toContain(
       'large offset, tiny spread: 1e4 + noise of ±0.1, [4,300,3] mask [4,300] axis 1',
     );
-    for (const op of ALL_OPS) expect(names(op)).toEqual(names('sum'));
+    for (const op of ALL_REDUCERS) expect(names(op)).toEqual(names('sum'));
   });
 });
 
@@ -186,7 +199,7 @@ describe('buildMatrix', () => {
 
   it("fails anything but the op's empty value on an empty row (-Infinity for logsumexp)", () => {
     // Density 0: every slice is empty, every output must be exactly its empty value.
-    const emptyRuns = matrixRuns({ ...spec, density: 0 });
+    const emptyRuns = matrixRuns({ ...spec, density: 0 }) as typeof runs;
     for (const target of OUTPUTS) {
       const results = perfect(emptyRuns);
       const i = firstRunOf(target.op, emptyRuns);
@@ -276,7 +289,7 @@ describe('runCases on node:cpu', () => {
     const before = tf.memory().numTensors;
     const run = await runMatrix(small);
     expect(tf.memory().numTensors).toBe(before);
-    const smallRuns = matrixRuns(small);
+    const smallRuns = matrixRuns(small) as typeof runs;
     expect(run.results).toHaveLength(smallRuns.length);
     for (const [i, { op, case: c }] of smallRuns.entries()) {
       const axis = normaliseAxis(c);
@@ -318,5 +331,100 @@ describe('runCases on node:cpu', () => {
       run.kernels['moments'],
       run.kernels['moments'],
     ]);
+  });
+});
+
+describe('the masked softmaxes in the matrix', () => {
+  const softmaxSpec: MatrixSpec = { ...spec, conformance: true, ops: ['softmax', 'logsoftmax'] };
+  const sRuns = matrixRuns(softmaxSpec) as { op: SoftmaxName; case: SoftmaxCase }[];
+
+  const input = (op: SoftmaxName, c: SoftmaxCase) => {
+    const a = c.axis ?? -1;
+    return {
+      logits: c.logits,
+      logitsShape: c.logitsShape,
+      mask: c.mask,
+      maskShape: c.maskShape,
+      axis: a < 0 ? a + c.logitsShape.length : a,
+      log: op === 'logsoftmax',
+    };
+  };
+  /** A perfect float32 backend from core's float64 softmax references. */
+  const perfectSoftmax = (): CaseResult[] =>
+    sRuns.map(({ op, case: c }) => ({
+      op,
+      name: c.name,
+      outputs: [
+        {
+          y: Array.from(Float32Array.from(referenceMaskedSoftmax(input(op, c)).values)),
+          dx: Array.from(Float32Array.from(referenceMaskedSoftmaxGrad(input(op, c), c.dy).values)),
+        },
+      ],
+    }));
+
+  it("runs core's softmax conformance cases and the user's shapes, for both ops", () => {
+    expect(parseOps('softmax,maskedLogSoftmax')).toEqual(['softmax', 'logsoftmax']);
+    const names = (op: string) => sRuns.filter((r) => r.op === op).map((r) => r.case.name);
+    const shared = softmaxCases().map((c) => c.name);
+    expect(names('softmax').slice(0, shared.length)).toEqual(shared);
+    expect(names('softmax')).toContain('rows of length 4,096 (key padding 4,096 and 1,000)');
+    // The user's shapes: BxTxF a softmax over time with the mask [B,T,1]; :all over the last axis.
+    const own = sRuns.filter((r) => r.op === 'softmax').slice(shared.length);
+    expect(own.map((r) => [r.case.name, r.case.maskShape, r.case.axis])).toEqual([
+      ['[3,5,2] density 0.6 mask [3,5,1] axis 1', [3, 5, 1], 1],
+      ['[4,3]:all density 0.6 mask [4,3] axis -1', [4, 3], undefined],
+    ]);
+    expect(names('logsoftmax')).toEqual(names('softmax'));
+  });
+
+  it('passes perfect backends; the top probability off by 1e-3 of itself fails that op alone', () => {
+    const good = buildMatrix(sRuns, { a: perfectSoftmax(), b: perfectSoftmax() });
+    expect(good.ops.map((o) => o.label)).toEqual(['maskedSoftmax', 'maskedLogSoftmax']);
+    expect(matrixFailures(good)).toEqual([]);
+    expect(matrixMarkdown(good)).toContain(`### maskedSoftmax (${sRuns.length / 2} cases)`);
+    const bad = perfectSoftmax();
+    // The bound is relative to the probability (no absolute floor but 2^-126): the largest
+    // probability of the 4,096-long rows (x = max: bound 1e-5 * y * 13), a thousandth off, fails.
+    const i = sRuns.findIndex(
+      (r) => r.op === 'softmax' && r.case.name.startsWith('rows of length 4,096'),
+    );
+    const y = bad[i]!.outputs[0]!.y;
+    const j = y.indexOf(Math.max(...y));
+    y[j] = y[j]! * 1.001;
+    const m = buildMatrix(sRuns, { good: perfectSoftmax(), bad });
+    expect(cellsOf(m, 'maskedSoftmax').reference['bad']!.pass).toBe(false);
+    expect(cellsOf(m, 'maskedSoftmax').pairs['good|bad']!.pass).toBe(false);
+    expect(cellsOf(m, 'maskedLogSoftmax').reference['bad']!.pass).toBe(true);
+  });
+
+  it('fails anything but exact 0 / -Infinity at masked positions and 0 on empty rows', () => {
+    const i = sRuns.findIndex(
+      (r) => r.case.name === 'key padding with an all-padding batch: its rows are zeros',
+    );
+    for (const [k, bad] of [
+      // softmax: a masked position (batch 1, key 3) at 1e-30 instead of 0.
+      [i, (y: number[]) => (y[24 + 3] = 1e-30)],
+      // softmax: the all-padding batch's first row uniform, as softmax(where(mask, x, -1e9)) gives.
+      [i, (y: number[]) => y.fill(0.25, 0, 4)],
+      // log-softmax: -1e9 at a masked position instead of -Infinity.
+      [i + sRuns.length / 2, (y: number[]) => (y[24 + 3] = -1e9)],
+    ] as [number, (y: number[]) => void][]) {
+      const results = perfectSoftmax();
+      bad(results[k]!.outputs[0]!.y);
+      const m = buildMatrix(sRuns, { bad: results });
+      expect(matrixFailures(m)).toHaveLength(1);
+    }
+  });
+
+  it('on node:cpu, both ops pass every case against the reference, nothing leaks', async () => {
+    await useNodeBackend('cpu');
+    const before = tf.memory().numTensors;
+    const run = await runMatrix(softmaxSpec);
+    expect(tf.memory().numTensors).toBe(before);
+    const m = buildMatrix(sRuns, { cpu: run.results }, undefined, { cpu: run.kernels });
+    expect(matrixFailures(m)).toEqual([]);
+    // What ran is reported (the plugin's kernels, or core's fallback while it has none).
+    expect(Object.keys(run.kernels)).toEqual(['softmax', 'logsoftmax']);
+    for (const k of Object.values(run.kernels)) expect(k).toMatch(/^(fused|composite)/);
   });
 });

@@ -44,10 +44,17 @@ describe('demo page (production build)', () => {
       });
     });
     // Small cases and bench shape through the address; no click: the run starts on load.
-    const query = new URLSearchParams({ shapes: '16x20x8,4x300x4,6x9:all', bench: '64x50x16' });
+    const query = new URLSearchParams({
+      shapes: '16x20x8,4x300x4,6x9:all',
+      bench: '64x50x16',
+      softmax: '2x4x32x32:2x1x1x32',
+    });
     await page.goto(`${server.resolvedUrls!.local[0]!}?${query}`);
     await page.waitForFunction(() => window.maskedOpsDemo?.ready === true);
     expect(await page.evaluate(() => typeof window.maskedOps?.core.maskedMean)).toBe('function');
+    expect(await page.evaluate(() => typeof window.maskedOps?.attention.attention)).toBe(
+      'function',
+    );
     const ops = [
       'maskedSum',
       'maskedMean',
@@ -55,16 +62,33 @@ describe('demo page (production build)', () => {
       'maskedMin',
       'maskedLogSumExp',
       'maskedMoments',
+      'maskedSoftmax',
+      'maskedLogSoftmax',
     ];
     // The agreement matrix has one table per output: maskedMoments has two.
-    const outputs = [...ops.slice(0, -1), 'maskedMoments.mean', 'maskedMoments.variance'];
+    const outputs = [
+      ...ops.slice(0, 5),
+      'maskedMoments.mean',
+      'maskedMoments.variance',
+      ...ops.slice(6),
+    ];
     expect(await page.$$eval('#op option', (os) => os.map((o) => o.textContent))).toEqual([
       'all',
       ...ops,
     ]);
     expect(
       await page.$$eval('#op option', (os) => os.map((o) => (o as HTMLOptionElement).value)),
-    ).toEqual(['all', 'sum', 'mean', 'max', 'min', 'logsumexp', 'moments']);
+    ).toEqual([
+      'all',
+      'sum',
+      'mean',
+      'max',
+      'min',
+      'logsumexp',
+      'moments',
+      'softmax',
+      'logsoftmax',
+    ]);
     await page.waitForSelector('#status[data-state]', { timeout: 540_000 });
 
     const outDir = join(root, 'reports');
@@ -101,7 +125,7 @@ describe('demo page (production build)', () => {
     expect(cells).toHaveLength(9 * outputs.length);
     for (const c of cells)
       expect(c).toMatch(/^PASS (0 \(exact\)|\d\.\de[-+]\d+ \((<1|\d+)% of bound\))$/);
-    // The speed tables follow the same ops: one row per backend.
+    // The speed tables follow the same ops: one row per backend (the softmaxes at the softmax shape).
     expect(await page.$$eval('#speed h3', (hs) => hs.map((h) => h.textContent))).toEqual(ops);
     expect(await page.$$eval('#speed tr', (trs) => trs.length)).toBe(ops.length * 4);
     // The chart: 3 bars per (op, backend, pass), a log axis with labelled decades.
@@ -112,6 +136,8 @@ describe('demo page (production build)', () => {
     expect(ticks.length).toBeGreaterThanOrEqual(6);
     expect(await page.textContent('#chart')).toContain('log scale');
     expect(await page.textContent('#chart')).toContain('fwd+bwd (one tf.grad)');
+    expect(await page.textContent('#speed')).toContain('logits [2,4,32,32], mask [2,1,1,32]');
+    expect(await page.textContent('#speed')).toContain('tf.logSoftmax');
     // Every plugin loaded (the page would otherwise fall back to core's composites quietly).
     const env = await page.evaluate(() => window.maskedOpsDemo!.environment());
     expect(env.pluginErrors).toEqual({});

@@ -6,8 +6,11 @@ import {
   type BagShape,
   parseBagShapes,
   parseShapes,
+  parseSoftmaxShapes,
   type ShapeSpec,
+  type SoftmaxShape,
   shapeLabel,
+  softmaxLabel,
 } from '../shapes.js';
 import { demoRoot } from './paths.js';
 import { ALL_BACKENDS, type CliDefaults, DEEPFM_BACKENDS, DEEPFM_USAGE_DEFAULTS } from './usage.js';
@@ -26,8 +29,11 @@ export class UsageError extends Error {}
 export interface CliOptions {
   shapes: ShapeSpec[];
   benchShapes: ShapeSpec[];
+  softmaxShapes: SoftmaxShape[];
   bagShapes: BagShape[];
-  /** The masked reductions (matrix and benchmarks) and the bag (benchmarks only). */
+  /**
+   * The masked reductions and softmaxes (matrix and benchmarks) and the bag (benchmarks only).
+   */
   ops: BenchOp[];
   density: number;
   seed: number;
@@ -87,6 +93,7 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
     options: {
       shapes: { type: 'string', default: '64x50x16,8x1000x8' },
       'bench-shapes': { type: 'string', default: defaults.benchShapes },
+      'softmax-shapes': { type: 'string', default: defaults.softmaxShapes },
       'bag-shapes': { type: 'string', default: defaults.bagShapes },
       ops: { type: 'string', default: ALL_BENCH_OPS.join(',') },
       density: { type: 'string', default: '0.5' },
@@ -117,6 +124,19 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
     }
     return parsed;
   };
+  const softmaxShapes = (text: string) => {
+    const parsed = parseSoftmaxShapes(text);
+    if (parsed.length === 0) throw new Error('--softmax-shapes is empty');
+    for (const p of parsed) {
+      const size = p.logits.reduce((a, d) => a * d, 1);
+      if (size > MAX_ELEMENTS) {
+        throw new Error(
+          `--softmax-shapes: ${softmaxLabel(p)} has ${size} logits, more than the ${MAX_ELEMENTS} (2^26) the demo allows`,
+        );
+      }
+    }
+    return parsed;
+  };
   const bagShapes = (text: string) => {
     const parsed = parseBagShapes(text);
     if (parsed.length === 0) throw new Error('--bag-shapes is empty');
@@ -134,6 +154,7 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
   return {
     shapes: shapes('shapes', values.shapes),
     benchShapes: shapes('bench-shapes', values['bench-shapes']),
+    softmaxShapes: softmaxShapes(values['softmax-shapes']),
     bagShapes: bagShapes(values['bag-shapes']),
     ops: parseOps(values.ops),
     density,
@@ -150,6 +171,7 @@ function parseFlags(argv: string[], defaults: CliDefaults): CliOptions {
 export function benchOptionsFrom(opts: CliOptions): Omit<BenchOptions, 'onProgress'> {
   return {
     shapes: opts.benchShapes,
+    softmaxShapes: opts.softmaxShapes,
     bagShapes: opts.bagShapes,
     ops: opts.ops,
     density: opts.density,

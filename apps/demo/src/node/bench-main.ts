@@ -4,9 +4,9 @@
 
 import { execFileSync } from 'node:child_process';
 import { BAG_PADDING } from '../bench.js';
-import { BAG } from '../ops.js';
+import { BAG, softmaxesOf } from '../ops.js';
 import { benchMarkdown, environmentMarkdown } from '../report.js';
-import { bagLabel } from '../shapes.js';
+import { bagLabel, softmaxLabel } from '../shapes.js';
 import { benchOptionsFrom, parseCli, UsageError, WARMUP } from './args.js';
 import { log, nodeEnvironment, runSession, writeReport } from './run.js';
 import { BENCH_DEFAULTS } from './usage.js';
@@ -40,6 +40,11 @@ async function main(): Promise<void> {
     `ops ${opts.ops.join(', ')}; mask density ${opts.density}, seed ${opts.seed}; median of up to ${opts.reps} timed runs after 1 to ${WARMUP} warm-up runs; a variant stops once its timed runs took --budget-ms ${opts.budgetMs} ms, and one whose first call took longer is timed by that call alone (the runs columns and bench.json's reps say how many runs each median has); fwd+bwd = one tf.grad call (forward + backward)`,
     "composites as users write them: sum `sum(x * mask)`, mean `sum(x * mask) / sum(mask)`, max/min `where(count > 0, max/min(where(mask, x, ∓Inf)), 0)`, logsumexp `m = where(count > 0, max(where(mask, x, -Inf)), 0)`, `s = sum(where(mask, exp(x - m), 0))`, `where(count > 0, log(where(count > 0, s, 1)) + m, -Inf)`, moments `n = maximum(count, 1)`, `mean = sum(where(mask, x, 0)) / n`, `variance = sum(where(mask, x - mean, 0)²) / n` (NaN-free gradients on empty rows too); `[..]:all` = mask of x's shape, every axis (a scalar), against the unmasked op with no axis",
     "moments (fused, composite and tf.moments alike): a forward call returns mean and variance; fwd+bwd differentiates mean + variance (both outputs' gradients, cotangent ones)",
+    ...(softmaxesOf(opts.ops).length
+      ? [
+          `maskedSoftmax, maskedLogSoftmax (softmax shapes ${opts.softmaxShapes.map(softmaxLabel).join('; ')}; softmax over the last axis; logits uniform in [-4, 4); each mask row along its last axis a valid prefix, key padding, of length uniform in [0, min(n, 2 * density * n)]): fused \`maskedSoftmax(x, mask)\` vs the composite users write today \`where(any(mask, -1, keepDims), softmax(where(mask, x, -1e9)), 0)\` (tf.where broadcasts the mask; the outer where zeroes rows without a valid position, which softmax alone makes uniform) vs tfjs's unmasked \`tf.softmax(x)\`; likewise with tf.logSoftmax; fwd+bwd = one tf.grad call with a random cotangent of the logits' shape; fwd GB/s = logits bytes per second`,
+        ]
+      : []),
     ...(opts.ops.includes(BAG)
       ? [
           `embeddingBag (bag shapes ${opts.bagShapes.map(bagLabel).join('; ')}; mode mean, ${BAG_PADDING * 100}% of the ids padding id 0, at random): fused \`embeddingBag(table, ids, {mode: 'mean', paddingId: 0})\` vs the two steps users write with our ops \`maskedMean(tf.gather(table, ids), tf.notEqual(ids, 0), 1)\` vs stock tfjs \`tf.mean(tf.gather(table, ids), 1)\` (padding averaged in); fwd+bwd = tf.grad with respect to the table (cotangent ones): the fused gradient kernel vs tfjs's gather gradient (UnsortedSegmentSum) for both others; fwd GB/s = the ids' rows read per second`,

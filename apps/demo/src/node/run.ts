@@ -2,10 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchOptions, BenchRow } from '../bench.js';
-import { copyBandwidthGBps, DEFAULT_BAG_SHAPES, runBench } from '../bench.js';
+import {
+  copyBandwidthGBps,
+  DEFAULT_BAG_SHAPES,
+  DEFAULT_SOFTMAX_SHAPES,
+  runBench,
+} from '../bench.js';
 import type { BackendRun, CaseResult, KernelPath, MatrixSpec } from '../matrix.js';
 import { matrixRuns, runMatrix } from '../matrix.js';
-import { BAG, reducersOf } from '../ops.js';
+import { BAG, reducersOf, softmaxesOf } from '../ops.js';
 import type { Environment } from '../report.js';
 import { decodeRun } from '../transfer.js';
 import { useNodeBackend } from './backends.js';
@@ -77,9 +82,14 @@ export async function runSession(
     }
     if (bench) {
       const reducers = reducersOf(bench.ops);
+      const softmaxes = softmaxesOf(bench.ops);
+      const softmaxShapes = (bench.softmaxShapes ?? DEFAULT_SOFTMAX_SHAPES).length;
       const bags = bench.ops.includes(BAG) ? (bench.bagShapes ?? DEFAULT_BAG_SHAPES).length : 0;
       const parts = [
         ...(reducers.length ? [`${reducers.length} op(s) x ${bench.shapes.length} shape(s)`] : []),
+        ...(softmaxes.length
+          ? [`${softmaxes.length} softmax(es) x ${softmaxShapes} shape(s)`]
+          : []),
         ...(bags ? [`${BAG} x ${bags} shape(s)`] : []),
       ];
       log(`${name}: timing ${parts.join(', ')}...`);

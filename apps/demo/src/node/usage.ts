@@ -11,10 +11,20 @@ export const ALL_BACKENDS = [
 ] as const;
 
 /**
- * Core's MASKED_REDUCTIONS (reducers, then op names), spelled out so that printing the usage does
- * not load tfjs (test/cli.test.ts checks them against the table).
+ * Core's MASKED_REDUCTIONS then MASKED_SOFTMAXES (the demo's names, then the op names), spelled
+ * out so that printing the usage does not load tfjs (test/cli.test.ts checks them against the
+ * tables).
  */
-export const OPS_IN_USAGE = ['sum', 'mean', 'max', 'min', 'logsumexp', 'moments'] as const;
+export const OPS_IN_USAGE = [
+  'sum',
+  'mean',
+  'max',
+  'min',
+  'logsumexp',
+  'moments',
+  'softmax',
+  'logsoftmax',
+] as const;
 export const OP_NAMES_IN_USAGE = [
   'maskedSum',
   'maskedMean',
@@ -22,14 +32,27 @@ export const OP_NAMES_IN_USAGE = [
   'maskedMin',
   'maskedLogSumExp',
   'maskedMoments',
+  'maskedSoftmax',
+  'maskedLogSoftmax',
 ] as const;
 
-/** tfjs's unmasked counterparts (the table's `unmasked`), in the same order. */
-export const UNMASKED_IN_USAGE = ['sum', 'mean', 'max', 'min', 'logSumExp', 'moments'] as const;
+/** tfjs's unmasked counterparts (the tables' `unmasked`), in the same order. */
+export const UNMASKED_IN_USAGE = [
+  'sum',
+  'mean',
+  'max',
+  'min',
+  'logSumExp',
+  'moments',
+  'softmax',
+  'logSoftmax',
+] as const;
 
 /** What differs between `pnpm demo` and `pnpm bench`. */
 export interface CliDefaults {
   benchShapes: string;
+  /** The masked softmaxes' benchmark shapes (LOGITS:MASK). */
+  softmaxShapes: string;
   /** The embedding bag's benchmark shapes (BxL:VxD). */
   bagShapes: string;
   reps: number;
@@ -42,6 +65,7 @@ export interface CliDefaults {
 /** `pnpm demo`: one pooling shape and a small time budget per variant (the speed table is a preview). */
 export const DEMO_DEFAULTS: CliDefaults = {
   benchShapes: '256x200x64',
+  softmaxShapes: '8x12x128x128:8x1x1x128',
   bagShapes: '256x200:10000x64',
   reps: 3,
   budgetMs: 300,
@@ -57,6 +81,7 @@ export const DEMO_DEFAULTS: CliDefaults = {
  */
 export const BENCH_DEFAULTS: CliDefaults = {
   benchShapes: '256x200x64,1024x50x16,8x4096x128,4096x4096:all',
+  softmaxShapes: '8x12x128x128:8x1x1x128,64x4096:64x4096',
   bagShapes: '1024x50:100000x16,256x200:10000x64',
   reps: 5,
   budgetMs: 300,
@@ -75,11 +100,15 @@ const commonUsage = (d: CliDefaults): string => `
   --ops LIST                any of ${OPS_IN_USAGE.join(',')}
                             (or ${OP_NAMES_IN_USAGE.join(',')}),
                             embeddingBag (or bag; timed only, on --bag-shapes), or all; default: all
+                            (softmax and logsoftmax are timed on --softmax-shapes)
   --shapes SHAPES           matrix cases of your own; default 64x50x16,8x1000x8
   --bench-shapes SHAPES     shapes to time (default ${d.benchShapes})
                             SHAPES: comma-separated; BxTxF = x [B,T,F] with mask [B,T], pooled over time
                             (axis 1); D1xD2...:all = the per-token-loss form, x and mask of that shape,
                             every axis (default axis, a scalar), e.g. 4096x4096:all
+  --softmax-shapes SHAPES   the masked softmaxes' shapes to time (default ${d.softmaxShapes})
+                            LOGITS:MASK = logits with a mask broadcast to them (NumPy rules), softmax over
+                            the last axis, e.g. 8x12x128x128:8x1x1x128 (key padding)
   --bag-shapes SHAPES       the embedding bag's shapes to time (default ${d.bagShapes})
                             BxL:VxD = ids [B,L] (20% of them padding id 0) into a table [V,D], mode mean
   --density D               fraction of valid mask elements, a number in [0, 1] (default 0.5)
@@ -97,7 +126,7 @@ const commonUsage = (d: CliDefaults): string => `
 
 export const DEMO_USAGE = `usage: node apps/demo/dist/node/cli.js [options]   (or: pnpm demo -- [options], which builds first)
 
-Runs the conformance matrix of every masked reduction on every backend, then times them.
+Runs the conformance matrix of every masked reduction and softmax on every backend, then times them.
 ${commonUsage(DEMO_DEFAULTS)}
   --no-conformance          only your --shapes cases, not the shared conformance cases`;
 
@@ -105,8 +134,9 @@ export const BENCH_USAGE = `usage: node apps/demo/dist/node/bench-cli.js [option
 
 Times each fused masked op against the composite users write today and tfjs's unmasked op
 (${UNMASKED_IN_USAGE.map((u) => `tf.${u}`).join(', ')}) on the same input, forward and fwd+bwd
-(one tf.grad call; of mean + variance for moments, whose calls return both outputs); and
-embeddingBag against tf.gather + maskedMean and tf.gather + tf.mean (fwd+bwd: the table's gradient).
+(one tf.grad call; of mean + variance for moments, whose calls return both outputs); the
+softmaxes against tf.softmax(tf.where(mask, x, -1e9)) with empty rows zeroed; and embeddingBag
+against tf.gather + maskedMean and tf.gather + tf.mean (fwd+bwd: the table's gradient).
 ${commonUsage(BENCH_DEFAULTS)}`;
 
 /** `pnpm --filter demo deepfm`: the Node backends (the page trains on webgl; opt in with --backends). */

@@ -11,6 +11,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
+import * as attention from '../attention/attention.js';
 import { type BenchOptions, type BenchRow, copyBandwidthGBps, runBench } from '../bench.js';
 import * as deepfmData from '../deepfm/data.js';
 import * as deepfmModel from '../deepfm/model.js';
@@ -89,14 +90,15 @@ declare global {
   interface Window {
     maskedOpsDemo?: DemoApi & { ready: boolean };
     /**
-     * For console experiments: the tfjs namespace, the masked-ops packages and the DeepFM
-     * example's data and model (src/deepfm).
+     * For console experiments: the tfjs namespace, the masked-ops packages, the DeepFM
+     * example's data and model (src/deepfm) and the attention example (src/attention).
      */
     maskedOps?: {
       tf: typeof tf;
       core: typeof core;
       layers: typeof layers;
       deepfm: typeof deepfmData & typeof deepfmModel;
+      attention: typeof attention;
     };
   }
 }
@@ -171,6 +173,12 @@ export const demoApi: DemoApi = {
 };
 
 export function exposeDemo(): void {
-  window.maskedOps = { tf, core, layers, deepfm: { ...deepfmData, ...deepfmModel } };
+  window.maskedOps = {
+    tf,
+    core,
+    layers,
+    deepfm: { ...deepfmData, ...deepfmModel },
+    attention,
+  };
   window.maskedOpsDemo = { ...demoApi, ready: true };
 }

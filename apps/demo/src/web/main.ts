@@ -6,9 +6,9 @@ import {
   type MatrixSpec,
   matrixRuns,
 } from '../matrix.js';
-import { ALL_OPS, parseOps, reducersOf, specOf } from '../ops.js';
+import { matrixOpsOf, OP_ROWS, parseOps } from '../ops.js';
 import { matrixFailures, opBenchMarkdown, opMatrixMarkdown } from '../report.js';
-import { parseShapes, shapeLabel } from '../shapes.js';
+import { parseShapes, parseSoftmaxShapes, shapeLabel, softmaxLabel } from '../shapes.js';
 import { demoApi, exposeDemo } from './api.js';
 import { runDeepFMSection, setupDeepFMSection } from './deepfm.js';
 
@@ -185,8 +185,8 @@ async function run(): Promise<void> {
       density: Number($<HTMLInputElement>('density').value),
       seed: Number($<HTMLInputElement>('seed').value),
       conformance: $<HTMLInputElement>('conformance').checked,
-      // The page times the table's reductions; its DeepFM section trains on the bag.
-      ops: reducersOf(parseOps($<HTMLSelectElement>('op').value)),
+      // The page times the reductions and softmaxes; its DeepFM section trains on the bag.
+      ops: matrixOpsOf(parseOps($<HTMLSelectElement>('op').value)),
     };
     if (!(spec.density >= 0 && spec.density <= 1))
       throw new Error('mask density must be in [0, 1]');
@@ -194,6 +194,7 @@ async function run(): Promise<void> {
       throw new Error('seed must be a non-negative integer');
     }
     const benchShapes = parseShapes($<HTMLInputElement>('benchShape').value).slice(0, 1);
+    const softmaxShapes = parseSoftmaxShapes($<HTMLInputElement>('softmaxShape').value).slice(0, 1);
     $<HTMLElement>('matrix').innerHTML = '';
     $<HTMLElement>('speed').innerHTML = '';
     $<HTMLElement>('chart').innerHTML = '';
@@ -219,12 +220,13 @@ async function run(): Promise<void> {
     );
     const rows: BenchRow[] = [];
     for (const b of backends) {
-      status.textContent = `timing ${spec.ops.join(', ')} on ${b} at ${benchShapes.map(shapeLabel).join(', ')}...`;
+      status.textContent = `timing ${spec.ops.join(', ')} on ${b} at ${[...benchShapes.map(shapeLabel), ...softmaxShapes.map(softmaxLabel)].join('; ')}...`;
       rows.push(
         ...(await demoApi.bench(
           b,
           {
             shapes: benchShapes,
+            softmaxShapes,
             ops: spec.ops,
             density: spec.density,
             seed: spec.seed,
@@ -259,6 +261,7 @@ function applyQuery(params: URLSearchParams): void {
     ['density', 'density'],
     ['seed', 'seed'],
     ['bench', 'benchShape'],
+    ['softmax', 'softmaxShape'],
   ];
   for (const [param, id] of fields) {
     const v = params.get(param);
@@ -268,12 +271,10 @@ function applyQuery(params: URLSearchParams): void {
   if (conformance !== null) $<HTMLInputElement>('conformance').checked = conformance !== '0';
 }
 
-/** The op picker: "all", then every row of core's table (so a new row shows up by itself). */
+/** The op picker: "all", then every row of core's tables (so a new row shows up by itself). */
 function fillOpPicker(): void {
   const picker = $<HTMLSelectElement>('op');
-  for (const reducer of ALL_OPS) {
-    picker.add(new Option(specOf(reducer).op, reducer));
-  }
+  for (const row of OP_ROWS) picker.add(new Option(row.op, row.id));
 }
 
 exposeDemo();
