@@ -169,10 +169,13 @@ describe('shader cache', () => {
 });
 
 describe('registration', () => {
-  it('exports one forward and one gradient config per op, in the table order', () => {
-    expect(webglKernelConfigs.map((c) => c.kernelName)).toEqual(
-      specs(WEBGL_OPS).flatMap((s) => [s.kernelName, s.gradKernelName]),
-    );
+  it('exports one forward and one gradient config per op, in the table order, then the bag', () => {
+    expect(webglKernelConfigs.map((c) => c.kernelName)).toEqual([
+      ...specs(WEBGL_OPS).flatMap((s) => [s.kernelName, s.gradKernelName]),
+      'EmbeddingBag',
+      'EmbeddingBagGrad',
+      'EmbeddingBagSampleWeightsGrad',
+    ]);
     expect(new Set(webglKernelConfigs.map((c) => c.backendName))).toEqual(new Set(['webgl']));
   });
 });
