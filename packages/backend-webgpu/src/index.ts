@@ -6,7 +6,13 @@ import { webgpuKernelConfigs } from './register_all_kernels.js';
 // this works whether or not the webgpu backend is already initialised; nothing runs at setup.
 for (const config of webgpuKernelConfigs) registerKernel(config);
 
+export { embeddingBagConfigs } from './kernels/embedding_bag.js';
 export { maskedReduceConfig, maskedReduceKernel } from './kernels/masked_reduce.js';
 export { maskedReduceGradConfig, maskedReduceGradKernel } from './kernels/masked_reduce_grad.js';
+export {
+  maskedSoftmaxConfigs,
+  maskedSoftmaxGradKernel,
+  maskedSoftmaxKernel,
+} from './kernels/masked_softmax.js';
 /** Every kernel config, for manual registration (e.g. after `unregisterKernel`). */
 export { webgpuKernelConfigs } from './register_all_kernels.js';

@@ -80,7 +80,7 @@ function offsetFunction(name: string, prefix: string, single: boolean): string {
 }
 
 /** Uniform declarations and values, in one order (tfjs aligns them as WGSL does). */
-class Uniforms {
+export class Uniforms {
   readonly declarations: string[] = [];
   readonly data: ProgramUniforms = [];
 
@@ -93,6 +93,13 @@ class Uniforms {
   float(name: string, value: number): this {
     this.declarations.push(`${name} : f32,`);
     this.data.push({ type: 'float32', data: [value] });
+    return this;
+  }
+
+  /** A vec4<i32> uniform. */
+  int4(name: string, values: readonly [number, number, number, number]): this {
+    this.declarations.push(`${name} : vec4<i32>,`);
+    this.data.push({ type: 'int32', data: [...values] });
     return this;
   }
 
