@@ -1,8 +1,8 @@
 // Installs every @masked-ops package the way a user does, from its packed tarball (not the
 // workspace links), next to the tfjs packages, in a fresh project outside the monorepo; then runs
 // it the ways people load tfjs: Node ESM, CommonJS `require`, Jest (no transforms), TypeScript
-// compiled to CommonJS, both module forms in one process, and a Vite production build on webgl and
-// wasm in Chromium. A second fresh project installs two tfjs copies side by side (the umbrella
+// compiled to CommonJS, both module forms in one process, and a Vite production build on webgl,
+// wasm and webgpu in Chromium. A second fresh project installs two tfjs copies side by side (the umbrella
 // @tensorflow/tfjs 4.21.0 beside tfjs-core 4.22.0) and checks what users then see. The two npm
 // installs run at the same time; they are most of this file's time.
 import { execFile, execFileSync } from 'node:child_process';
@@ -22,10 +22,14 @@ import { extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, chromiumExecutable } from '../../../tooling/chromium.mjs';
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_WEBGPU_ARGS,
+  chromiumExecutable,
+} from '../../../tooling/chromium.mjs';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['core', 'backend-cpu', 'backend-wasm', 'backend-webgl', 'layers'];
+const PACKAGES = ['core', 'backend-cpu', 'backend-wasm', 'backend-webgl', 'backend-webgpu', 'layers'];
 const TFJS = '4.22.0';
 const work = mkdtempSync(join(tmpdir(), 'masked-ops-consumer-'));
 const tarballs = join(work, 'tarballs');
@@ -98,7 +102,7 @@ beforeAll(async () => {
   }
   const deps: Record<string, string> = {};
   for (const name of PACKAGES) deps[`@masked-ops/${name}`] = `file:${packed[name]!.file}`;
-  for (const t of ['core', 'backend-cpu', 'backend-wasm', 'backend-webgl', 'layers']) {
+  for (const t of ['core', 'backend-cpu', 'backend-wasm', 'backend-webgl', 'backend-webgpu', 'layers']) {
     deps[`@tensorflow/tfjs-${t}`] = TFJS;
   }
   deps['vite'] = '8.3.8';
@@ -341,11 +345,12 @@ describe('packages installed from their tarballs', () => {
     });
     afterAll(() => server?.close());
 
-    it('runs fused on webgl and wasm, loading the .wasm files from the bundle', async () => {
+    it('runs fused on webgl, wasm and webgpu, loading the .wasm files from the bundle', async () => {
       expect(readdirSync(join(app, 'dist', 'assets')).some((f) => f.endsWith('.wasm'))).toBe(true);
       const browser = await chromium.launch({
         executablePath: await chromiumExecutable(),
-        args: CHROMIUM_ARGS,
+        // WebGPU on SwiftShader (a missing adapter fails the check: the page throws).
+        args: [...CHROMIUM_ARGS, ...CHROMIUM_WEBGPU_ARGS],
       });
       try {
         const page = await browser.newPage();
@@ -357,6 +362,7 @@ describe('packages installed from their tarballs', () => {
         expect(result).toEqual({
           webgl: { values: [15, 15], fused: true },
           wasm: { values: [15, 15], fused: true },
+          webgpu: { values: [15, 15], fused: true },
         });
       } finally {
         await browser.close();
