@@ -29,7 +29,14 @@ import {
 } from '../../../tooling/chromium.mjs';
 
 const repo = join(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['core', 'backend-cpu', 'backend-wasm', 'backend-webgl', 'backend-webgpu', 'layers'];
+const PACKAGES = [
+  'core',
+  'backend-cpu',
+  'backend-wasm',
+  'backend-webgl',
+  'backend-webgpu',
+  'layers',
+];
 const TFJS = '4.22.0';
 const work = mkdtempSync(join(tmpdir(), 'masked-ops-consumer-'));
 const tarballs = join(work, 'tarballs');
@@ -102,7 +109,14 @@ beforeAll(async () => {
   }
   const deps: Record<string, string> = {};
   for (const name of PACKAGES) deps[`@masked-ops/${name}`] = `file:${packed[name]!.file}`;
-  for (const t of ['core', 'backend-cpu', 'backend-wasm', 'backend-webgl', 'backend-webgpu', 'layers']) {
+  for (const t of [
+    'core',
+    'backend-cpu',
+    'backend-wasm',
+    'backend-webgl',
+    'backend-webgpu',
+    'layers',
+  ]) {
     deps[`@tensorflow/tfjs-${t}`] = TFJS;
   }
   deps['vite'] = '8.3.8';
