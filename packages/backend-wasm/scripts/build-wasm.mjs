@@ -42,6 +42,10 @@ const modules = {
   bags: 'assembly/bags.ts',
   // Scatter-adds: tfjs's UnsortedSegmentSum (tf.gather's gradient) and the bag's d weight.
   scatter: 'assembly/scatter.ts',
+  // The masked softmax and log-softmax, row by row with the mask read by strides: forward, and
+  // gradient (two modules, each with one inlined exp in its hot loop).
+  softmax: 'assembly/softmax.ts',
+  softmaxGrad: 'assembly/softmax_grad.ts',
 };
 
 const common = [

@@ -48,6 +48,7 @@ export {
 export { TFJS_WASM_FILES, wasmInitFailureMessage } from './init_failure.js';
 export { maskedBroadcastKernel } from './masked_broadcast.js';
 export { maskedReduceKernel } from './masked_reduce.js';
+export { maskedSoftmaxGradKernel, maskedSoftmaxKernel } from './masked_softmax.js';
 export type { KernelModuleInfo, KernelModuleVariant } from './modules.js';
 export { wasmKernelConfigs } from './register_all_kernels.js';
 export { unsortedSegmentSumConfig, unsortedSegmentSumWasm } from './segment_sum.js';

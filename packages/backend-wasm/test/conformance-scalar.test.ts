@@ -6,13 +6,14 @@
 import { createRequire } from 'node:module';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '../src/index.js';
-import { checkCase, defineConformanceSuite } from '@masked-ops/core/testing';
+import { checkCase, defineConformanceSuite, defineSoftmaxSuite } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmKernelModuleInfo } from '../src/index.js';
 import { checkHeapGrowthBetweenCalls, checkNoLeaksOver1000Calls } from './support/heap_checks.js';
 import { WASM_OPS, WASM_SPECS } from './support/ops.js';
 import { pathCases } from './support/path_cases.js';
+import { defineSoftmaxHeapChecks } from './support/softmax_checks.js';
 
 const require = createRequire(import.meta.url);
 
@@ -44,3 +45,7 @@ for (const spec of WASM_SPECS) {
 }
 
 defineConformanceSuite({ describe, it }, { path: 'fused', ops: WASM_OPS });
+
+// The masked softmaxes' scalar modules (every row takes the scalar loops).
+defineSoftmaxSuite({ describe, it }, { path: 'fused' });
+defineSoftmaxHeapChecks({ describe, it });

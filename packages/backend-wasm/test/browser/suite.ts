@@ -1,12 +1,13 @@
 // The browser suite, shared by the plain page (tfjs's SIMD build) and the cross-origin-isolated
 // page (threaded-SIMD build): first it asserts which build and kernel modules the page really
 // got, so a misconfigured page fails instead of testing the same build twice. Every op, the
-// embedding bag and UnsortedSegmentSum.
+// masked softmaxes, the embedding bag and UnsortedSegmentSum.
 import '../../src/index.js';
 import {
   checkCase,
   defineConformanceSuite,
   defineEmbeddingBagSuite,
+  defineSoftmaxSuite,
 } from '@masked-ops/core/testing';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,7 @@ import {
 import { WASM_OPS, WASM_SPECS } from '../support/ops.js';
 import { pathCases } from '../support/path_cases.js';
 import { checkSegmentSumLiteral, SEGMENT_SUM_LITERALS } from '../support/segment_sum_checks.js';
+import { defineSoftmaxHeapChecks } from '../support/softmax_checks.js';
 import { useBundledWasmBinaries } from './wasm_paths.js';
 
 export function defineBrowserWasmSuite(page: { isolated: boolean }): void {
@@ -56,6 +58,9 @@ export function defineBrowserWasmSuite(page: { isolated: boolean }): void {
   }
 
   defineConformanceSuite({ describe, it }, { path: 'fused', ops: WASM_OPS });
+
+  defineSoftmaxSuite({ describe, it }, { path: 'fused' });
+  defineSoftmaxHeapChecks({ describe, it });
 
   defineEmbeddingBagSuite({ describe, it }, { path: 'fused', readsIds: true });
   describe('embeddingBag: heap', () => {
