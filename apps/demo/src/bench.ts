@@ -214,24 +214,32 @@ const outputsOf = (spec: MaskedReduction, out: tf.Tensor | Record<string, tf.Ten
  */
 const lossOf = (outs: tf.Tensor[]): tf.Tensor => (outs.length === 1 ? outs[0]! : tf.addN(outs));
 
+/** The GPU backends: a call there is queued (fence waits for it) and cannot be cut short. */
+const GPU_BACKENDS = ['webgl', 'webgpu'];
+
 /**
  * Waits for the device. cpu and wasm run every kernel synchronously inside the call, so there is
  * nothing to wait for (and tfjs-wasm's Slice of a large tensor costs up to ~70 ms on its own). On
- * webgl, reading one element forces every queued program to finish.
+ * webgl and webgpu, reading one element forces every queued program to finish.
  */
-function fence(outs: tf.Tensor[]): void {
-  for (const t of outs) fenceOne(t);
+async function fence(outs: tf.Tensor[]): Promise<void> {
+  for (const t of outs) await fenceOne(t);
 }
 
-function fenceOne(t: tf.Tensor): void {
-  if (tf.getBackend() !== 'webgl' || t.size === 0) return;
+async function fenceOne(t: tf.Tensor): Promise<void> {
+  const backend = tf.getBackend();
+  if (!GPU_BACKENDS.includes(backend) || t.size === 0) return;
   // Slice the first element in place: a reshape of a packed result is not free on webgl (it
   // copies the whole tensor), which would bill an x-sized pass to every backward variant.
   const first =
     t.rank === 0
       ? t
       : tf.slice(t, new Array<number>(t.rank).fill(0), new Array<number>(t.rank).fill(1));
-  first.dataSync();
+  // webgl reads synchronously (readPixels waits for the queue). webgpu reads asynchronously: its
+  // dataSync can return zeros and lose the device on SwiftShader (see CHROMIUM_WEBGPU_ARGS in
+  // tooling/chromium.mjs); the mapAsync round trip it adds is the same for every variant.
+  if (backend === 'webgpu') await first.data();
+  else first.dataSync();
   if (first !== t) first.dispose();
 }
 
@@ -242,8 +250,8 @@ async function runOnce(f: Variant): Promise<number> {
   const start = performance.now();
   const result = f();
   const outs = Array.isArray(result) ? result : [result];
-  // Every output: on webgl each may come from programs of its own.
-  fence(outs);
+  // Every output: on a GPU backend each may come from programs of its own.
+  await fence(outs);
   const elapsed = performance.now() - start;
   tf.dispose(outs);
   // Let the browser breathe between runs (and keep the page responsive).
@@ -251,7 +259,10 @@ async function runOnce(f: Variant): Promise<number> {
   return elapsed;
 }
 
-/** On webgl, a first call over this many budgets is mostly the op itself, not shader compiles. */
+/**
+ * On webgl and webgpu, a first call over this many budgets is mostly the op itself, not shader
+ * compiles.
+ */
 export const COLD_START_FACTOR = 10;
 
 /**
@@ -262,9 +273,9 @@ export const COLD_START_FACTOR = 10;
  * the whole budget (a cpu composite backward takes seconds) is timed by that run: at that length
  * a cold start (shader compiles, first-touch page faults of tens of ms) is a few percent, and the
  * ratios it enters are tens to hundreds. Never extrapolated: `reps` says how many runs there were.
- * On webgl the first call also compiles the variant's shaders (hundreds of ms on SwiftShader, more
- * than a small op's whole run), so there a first call is the measurement only when it took over
- * COLD_START_FACTOR budgets; otherwise one more run is timed.
+ * On webgl and webgpu the first call also compiles the variant's shaders (hundreds of ms on
+ * SwiftShader, more than a small op's whole run), so there a first call is the measurement only
+ * when it took over COLD_START_FACTOR budgets; otherwise one more run is timed.
  */
 export async function timeMs(
   f: Variant,
@@ -272,7 +283,7 @@ export async function timeMs(
 ): Promise<{ ms: number; reps: number }> {
   const times: number[] = [];
   let spent = 0;
-  const compiles = tf.getBackend() === 'webgl' || tf.getBackend() === 'webgpu';
+  const compiles = GPU_BACKENDS.includes(tf.getBackend());
   for (let i = 0; i < Math.max(1, o.warmup) && (i === 0 || spent < o.budgetMs / 4); i++) {
     const t = await runOnce(f);
     spent += t;
@@ -542,9 +553,6 @@ export function segmentSumEstimateMs(
     return (performance.now() - start) * segments;
   });
 }
-
-/** The GPU backends: a call there cannot be cut short once queued. */
-const GPU_BACKENDS = ['webgl', 'webgpu'];
 
 /** The first probe table's rows (see probeEstimateMs); each next one has twice as many. */
 export const PROBE_ROWS = 16;

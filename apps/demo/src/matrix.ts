@@ -5,6 +5,7 @@ import {
   type ReducerName,
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
+  referenceMaskedReduceGradScales,
   referenceMaskedSoftmax,
   referenceMaskedSoftmaxGrad,
 } from '@masked-ops/core';
@@ -171,8 +172,20 @@ const reductionKind: OpKind<ReducerName, ConformanceCase> = {
     const xs = Float32Array.from(c.x);
     return {
       forward: referenceMaskedReduce(op, xs, c.xShape, c.mask, c.maskShape, axis, c.keepDims, k),
+      // The kit's scales: a gradient that reads the op's own float32 output (logsumexp's y,
+      // moments' mean) inherits that output's allowed error (docs/SPEC.md "Accuracy").
       gradient: {
         values: referenceMaskedReduceGrad(op, xs, c.dy, c.xShape, c.mask, c.maskShape, axis, k),
+        scales: referenceMaskedReduceGradScales(
+          op,
+          xs,
+          c.dy,
+          c.xShape,
+          c.mask,
+          c.maskShape,
+          axis,
+          k,
+        ),
       },
       halfUnsafe: c.halfUnsafe === true,
     };

@@ -11,6 +11,8 @@ export interface Environment {
   glRenderer?: string;
   webglVersion?: number;
   wasmBuild?: string;
+  /** The page's WebGPU adapter, or why it has none. */
+  webgpuAdapter?: string;
   notes?: string[];
 }
 
@@ -43,6 +45,7 @@ export function environmentMarkdown(env: Environment): string {
     env.browser && `browser: ${env.browser}`,
     env.glRenderer && `GL renderer: ${env.glRenderer} (WebGL ${env.webglVersion})`,
     env.wasmBuild && `tfjs wasm build: ${env.wasmBuild}`,
+    env.webgpuAdapter && `WebGPU adapter: ${env.webgpuAdapter}`,
     ...(env.notes ?? []),
   ].filter(Boolean);
   return items.map((i) => `- ${i}`).join('\n');

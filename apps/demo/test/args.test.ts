@@ -193,6 +193,29 @@ describe('--bag-shapes', () => {
   });
 });
 
+describe('--backends', () => {
+  it('takes chromium:webgpu alone or with others, each once; all is every runtime', () => {
+    expect(parseCli(['--backends', 'chromium:webgpu'], defaults).backends).toEqual([
+      'chromium:webgpu',
+    ]);
+    expect(
+      parseCli(['--backends', 'node:cpu, chromium:webgpu,chromium:webgpu'], defaults).backends,
+    ).toEqual(['node:cpu', 'chromium:webgpu']);
+    expect(parseCli(['--backends', 'all'], defaults).backends).toEqual([
+      'node:cpu',
+      'node:wasm',
+      'chromium:cpu',
+      'chromium:wasm',
+      'chromium:webgl',
+      'chromium:webgpu',
+    ]);
+    // A Node process has no WebGPU: only the browser runtime exists.
+    expect(() => parseCli(['--backends', 'node:webgpu'], defaults)).toThrow(
+      /^unknown backend\(s\) node:webgpu; expected any of .*chromium:webgl, chromium:webgpu, or all$/,
+    );
+  });
+});
+
 describe('the DeepFM CLI flags', () => {
   it('defaults to the Node backends and the example defaults', () => {
     const o = parseDeepFMCli([]);

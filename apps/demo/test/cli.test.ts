@@ -63,6 +63,7 @@ describe('-h and --help', () => {
     expect(r.out).toContain(`(default ${BENCH_DEFAULTS.budgetMs}`);
     expect(r.out).toContain(`default: ${BENCH_DEFAULTS.backends.join(',')}`);
     expect(cli('cli.js', ['-h']).out).toContain('default: all)');
+    expect(r.out).toContain('chromium:webgl,chromium:webgpu, or all');
     expect(r.out).toContain('embeddingBag (or bag; timed only, on --bag-shapes)');
     expect(r.out).toContain(`(default ${BENCH_DEFAULTS.bagShapes})`);
     expect(r.out).toContain('tf.gather + maskedMean and tf.gather + tf.mean');
@@ -141,6 +142,7 @@ describe('bad flag values', () => {
     expect(o.backends).toEqual([...ALL_BACKENDS]);
     expect(o.budgetMs).toBe(0);
     expect(parseCli([], BENCH_DEFAULTS).backends).not.toContain('chromium:cpu');
+    expect(parseCli([], BENCH_DEFAULTS).backends).toContain('chromium:webgpu');
     expect(parseCli([], DEMO_DEFAULTS).backends).toEqual([...ALL_BACKENDS]);
   });
 });

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright';
 import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, chromiumExecutable } from '../../../tooling/chromium.mjs';
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_WEBGPU_ARGS,
+  chromiumExecutable,
+} from '../../../tooling/chromium.mjs';
 
 const root = join(import.meta.dirname, '..');
 const configFile = join(root, 'vite.config.ts');
@@ -15,9 +19,10 @@ let browser: Browser;
 beforeAll(async () => {
   await build({ root, configFile, logLevel: 'warn' });
   server = await preview({ root, configFile, preview: { port: 0, host: '127.0.0.1' } });
+  // With WebGPU on SwiftShader, as `pnpm demo` launches it: the page must find an adapter.
   browser = await chromium.launch({
     executablePath: await chromiumExecutable(),
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...CHROMIUM_WEBGPU_ARGS],
   });
 });
 
@@ -27,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('demo page (production build)', () => {
-  it('runs on load: every op on cpu, wasm and webgl, every cell PASS, progress 100%, a log chart', async () => {
+  it('runs on load: every op on cpu, wasm, webgl and webgpu, every cell PASS, progress 100%, a log chart', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -108,29 +113,37 @@ describe('demo page (production build)', () => {
       ps.map((p) => `${p.id} ${(p as HTMLProgressElement).value}`),
     );
     expect(bars).toEqual(
-      ['cpu', 'wasm', 'webgl'].flatMap((b) => [`cases-${b} 1`, `timings-${b} 1`]),
+      ['cpu', 'wasm', 'webgl', 'webgpu'].flatMap((b) => [`cases-${b} 1`, `timings-${b} 1`]),
     );
-    // One section per output of each op, each a matrix of the three backends; each cell shows its
+    // One section per output of each op, each a matrix of the four backends; each cell shows its
     // bound's share.
     expect(await page.$$eval('#matrix h3', (hs) => hs.map((h) => h.textContent))).toEqual(outputs);
     const headers = await page.$$eval('#matrix table', (tables) =>
       tables.map((t) => Array.from(t.querySelectorAll('th'), (th) => th.textContent)),
     );
     expect(headers).toEqual(
-      outputs.map(() => ['backend', 'kernels', 'vs float64 reference', 'cpu', 'wasm', 'webgl']),
+      outputs.map(() => [
+        'backend',
+        'kernels',
+        'vs float64 reference',
+        'cpu',
+        'wasm',
+        'webgl',
+        'webgpu',
+      ]),
     );
     expect(await page.$$eval('#matrix td.FAIL', (tds) => tds.length)).toBe(0);
     const cells = await page.$$eval('#matrix td.PASS', (tds) => tds.map((t) => t.textContent!));
-    // Per output, 3 backends: 3 reference cells + 6 pair cells.
-    expect(cells).toHaveLength(9 * outputs.length);
+    // Per output, 4 backends: 4 reference cells + 12 pair cells.
+    expect(cells).toHaveLength(16 * outputs.length);
     for (const c of cells)
       expect(c).toMatch(/^PASS (0 \(exact\)|\d\.\de[-+]\d+ \((<1|\d+)% of bound\))$/);
     // The speed tables follow the same ops: one row per backend (the softmaxes at the softmax shape).
     expect(await page.$$eval('#speed h3', (hs) => hs.map((h) => h.textContent))).toEqual(ops);
-    expect(await page.$$eval('#speed tr', (trs) => trs.length)).toBe(ops.length * 4);
+    expect(await page.$$eval('#speed tr', (trs) => trs.length)).toBe(ops.length * 5);
     // The chart: 3 bars per (op, backend, pass), a log axis with labelled decades.
     expect(await page.$$eval('#chart rect[height="10"]', (rs) => rs.length)).toBe(
-      ops.length * 3 * 2 * 3,
+      ops.length * 4 * 2 * 3,
     );
     const ticks = await page.$$eval('#chart .tick', (ts) => ts.map((t) => t.textContent));
     expect(ticks.length).toBeGreaterThanOrEqual(6);
@@ -141,13 +154,23 @@ describe('demo page (production build)', () => {
     // Every plugin loaded (the page would otherwise fall back to core's composites quietly).
     const env = await page.evaluate(() => window.maskedOpsDemo!.environment());
     expect(env.pluginErrors).toEqual({});
+    expect(env.webgpuAdapter).not.toMatch(/^unavailable/);
+    expect(await page.textContent('#env')).toContain(`WebGPU: ${env.webgpuAdapter}`);
 
     // The kernels column says what ran on each backend (fused, or core's composite fallback).
     const kernels = await page.$$eval('#matrix table tr td:nth-child(2)', (tds) =>
       tds.map((t) => t.textContent),
     );
-    expect(kernels).toHaveLength(3 * outputs.length);
+    expect(kernels).toHaveLength(4 * outputs.length);
     for (const k of kernels) expect(k).toMatch(/^(fused|composite)/);
+    // backend-webgpu has both kernels of every reduction: its rows (the fourth of each
+    // reduction's table) say fused; the softmaxes say whichever path ran.
+    const webgpuRows = await page.$$eval('#matrix table', (tables) =>
+      tables.map((t) => Array.from(t.querySelectorAll('tr')[4]!.cells, (c) => c.textContent)),
+    );
+    expect(webgpuRows.map((r) => r.slice(0, 2))).toEqual(
+      outputs.map((o) => ['webgpu', o.includes('Softmax') ? expect.any(String) : 'fused']),
+    );
 
     // Run re-runs with the chosen settings: one op, no shared cases.
     await page.selectOption('#op', 'moments');
@@ -163,7 +186,7 @@ describe('demo page (production build)', () => {
       'maskedMoments',
     ]);
     expect(await page.textContent('#speed')).toContain('tf.moments');
-    expect(await page.$$eval('#chart rect[height="10"]', (rs) => rs.length)).toBe(3 * 2 * 3);
+    expect(await page.$$eval('#chart rect[height="10"]', (rs) => rs.length)).toBe(3 * 2 * 4);
     expect(errors).toEqual([]);
   });
 

@@ -20,7 +20,7 @@ const loadAverage = (): string => {
   }
 };
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const opts = parseCli(process.argv.slice(2), BENCH_DEFAULTS);
   const env = nodeEnvironment();
   const bench = benchOptionsFrom(opts);
@@ -51,28 +51,38 @@ async function main(): Promise<void> {
           "embeddingBag fwd+bwd: a call estimated over 2 minutes is not made, and 'Not timed' says why: on cpu, tfjs-backend-cpu's UnsortedSegmentSum makes a pass over the gradient per table row (one row's pass timed, times the rows); on webgl, tfjs's UnsortedSegmentSum and core's fallback scatter-add (without the plugin's bag kernels) grow with table rows x ids (the call timed on tables of 16, 32, ... rows and extended)",
         ]
       : []),
-    'SwiftShader WebGL is a CPU emulation: compare ratios, not absolute webgl times',
+    'SwiftShader WebGL and WebGPU are CPU emulations: compare ratios, not absolute webgl or webgpu times',
     `total ${total.toFixed(0)} s wall (${split}); this Node process used ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s of CPU`,
     `load before: ${before}; after: ${loadAverage()}`,
   );
+  // A requested backend that could not run (no WebGPU adapter, say) fails the run: exit code 1.
+  const unavailable = Object.entries(session.unavailable).map(([b, why]) => `- ${b}: ${why}`);
   const markdown = [
     '# masked-ops benchmarks',
     environmentMarkdown(env),
     benchMarkdown(session.bench),
+    ...(unavailable.length ? [`## FAILURES\n\n${unavailable.join('\n')}`] : []),
     '',
   ].join('\n\n');
   console.log(`\n${markdown}`);
   const files = writeReport(
     opts.out,
     'bench',
-    { environment: env, options: bench, rows: session.bench, copyGBps: session.copyGBps },
+    {
+      environment: env,
+      options: bench,
+      rows: session.bench,
+      copyGBps: session.copyGBps,
+      unavailable: session.unavailable,
+    },
     markdown,
   );
   log(`wrote ${files.join(', ')}`);
+  return unavailable.length ? 1 : 0;
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (err) => {
     if (err instanceof UsageError) {
       console.error(`error: ${err.message}\n(--help lists the options)`);

@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright';
 import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM_ARGS, chromiumExecutable } from '../../../../tooling/chromium.mjs';
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_WEBGPU_ARGS,
+  chromiumExecutable,
+} from '../../../../tooling/chromium.mjs';
 import type { DemoApi } from '../web/api.js';
 import { demoRoot } from './paths.js';
 
@@ -18,10 +22,17 @@ export interface DemoPage {
 
 /**
  * Serves the demo page with Vite on loopback and opens it in headless Chromium (from
- * @sparticuz/chromium, or CHROMIUM_PATH). Throws if the browser cannot start: the browser
- * backends are part of the matrix, never silently dropped.
+ * @sparticuz/chromium, or CHROMIUM_PATH), WebGPU enabled. Throws if the browser cannot start: the
+ * browser backends are part of the matrix, never silently dropped.
  */
-export async function openDemoPage(onLog?: (line: string) => void): Promise<DemoPage> {
+export async function openDemoPage(
+  onLog?: (line: string) => void,
+  /**
+   * Launch with WebGPU on SwiftShader (CHROMIUM_WEBGPU_ARGS); always, except in the test that
+   * checks that a page without an adapter fails chromium:webgpu.
+   */
+  { webgpu = true }: { webgpu?: boolean } = {},
+): Promise<DemoPage> {
   const server: ViteDevServer = await createServer({
     root: demoRoot,
     configFile: join(demoRoot, 'vite.config.ts'),
@@ -35,9 +46,11 @@ export async function openDemoPage(onLog?: (line: string) => void): Promise<Demo
   let browser: Browser | undefined;
   try {
     if (!url) throw new Error('vite did not report a local URL');
+    // One page serves every browser backend, so WebGPU is on whichever are asked for; the flags
+    // leave WebGL on ANGLE + SwiftShader as before (the same renderer string, the same suite).
     browser = await chromium.launch({
       executablePath: await chromiumExecutable(),
-      args: CHROMIUM_ARGS,
+      args: webgpu ? [...CHROMIUM_ARGS, ...CHROMIUM_WEBGPU_ARGS] : CHROMIUM_ARGS,
     });
     const page = await browser.newPage();
     page.on('console', (m) => {

@@ -14,7 +14,7 @@ import { BAG, reducersOf, softmaxesOf } from '../ops.js';
 import type { Environment } from '../report.js';
 import { decodeRun } from '../transfer.js';
 import { useNodeBackend } from './backends.js';
-import { openDemoPage } from './browser.js';
+import { type DemoPage, openDemoPage } from './browser.js';
 
 /** Prints progress with the time since start, so a long browser run shows it is alive. */
 const started = performance.now();
@@ -42,19 +42,35 @@ export interface Session {
   copyGBps: Record<string, number>;
   /** Wall-clock seconds per runtime (its cases and its timings) and for the browser's start-up. */
   seconds: Record<string, number>;
+  /**
+   * Requested backends that could not run, and why (e.g. chromium:webgpu without an adapter):
+   * failures of the run, never skips; the other backends still run.
+   */
+  unavailable: Record<string, string>;
 }
 
 /**
  * Runs the matrix cases (when `spec` is given) and the benchmarks on every requested backend:
- * Node backends in this process, browser backends in one headless Chromium page.
+ * Node backends in this process, browser backends in one headless Chromium page. A browser
+ * backend the page cannot initialise goes to `unavailable` (the CLIs fail on it) and the others
+ * still run.
  */
 export async function runSession(
   backends: string[],
   env: Environment,
   spec: MatrixSpec | null,
   bench: Omit<BenchOptions, 'onProgress'> | null,
+  /** Opens the page of the browser backends (a test opens one without WebGPU). */
+  openPage: (onLog: (line: string) => void) => Promise<DemoPage> = openDemoPage,
 ): Promise<Session> {
-  const session: Session = { results: {}, kernels: {}, bench: [], copyGBps: {}, seconds: {} };
+  const session: Session = {
+    results: {},
+    kernels: {},
+    bench: [],
+    copyGBps: {},
+    seconds: {},
+    unavailable: {},
+  };
   const runs = spec ? matrixRuns(spec).length : 0;
   const pluginFailed = (name: string, message: string) => {
     log(`WARNING: the ${name} plugin failed to load (${message}); its ops run core's composite`);
@@ -132,7 +148,7 @@ export async function runSession(
   if (inBrowser.length) {
     log('starting headless Chromium with the demo page...');
     const opening = performance.now();
-    const page = await openDemoPage(log);
+    const page = await openPage(log);
     session.seconds['chromium start-up'] = (performance.now() - opening) / 1000;
     try {
       const penv = await page.call('environment');
@@ -140,14 +156,22 @@ export async function runSession(
       env.glRenderer = penv.glRenderer;
       env.webglVersion = penv.webglVersion;
       env.wasmBuild = penv.wasmBuild;
+      if (inBrowser.includes('chromium:webgpu')) env.webgpuAdapter = penv.webgpuAdapter;
       for (const [backend, message] of Object.entries(penv.pluginErrors)) {
         if (inBrowser.includes(`chromium:${backend}`)) pluginFailed(`chromium:${backend}`, message);
       }
-      log(`browser: ${penv.userAgent}; GL: ${penv.glRenderer}; tfjs wasm build: ${penv.wasmBuild}`);
+      log(
+        `browser: ${penv.userAgent}; GL: ${penv.glRenderer}; tfjs wasm build: ${penv.wasmBuild}; WebGPU adapter: ${penv.webgpuAdapter}`,
+      );
       const available = await page.call('backends');
       for (const b of inBrowser) {
         const backend = b.slice('chromium:'.length);
-        if (!available.includes(backend)) throw new Error(`${b} is not available in this browser`);
+        if (!available.includes(backend)) {
+          const why = `not run: tfjs could not initialise ${backend} in this browser${backend === 'webgpu' ? ` (WebGPU adapter: ${penv.webgpuAdapter})` : ''}`;
+          log(`FAIL: ${b} ${why}`);
+          session.unavailable[b] = why;
+          continue;
+        }
         await runOne(
           b,
           async () => decodeRun(await page.call('runMatrixEncoded', backend, spec!)),

@@ -8,6 +8,7 @@ export const ALL_BACKENDS = [
   'chromium:cpu',
   'chromium:wasm',
   'chromium:webgl',
+  'chromium:webgpu',
 ] as const;
 
 /**
@@ -77,7 +78,8 @@ export const DEMO_DEFAULTS: CliDefaults = {
  * per-token loss. A fast variant gets 5 timed runs; one slower than 300 ms per call fewer, and
  * one slower than that per call is timed by its single run (cpu composites take seconds). The
  * chromium:cpu runtime runs tfjs-backend-cpu's JavaScript, as node:cpu does, at about the same
- * speed and for ~3 minutes more: opt in with --backends.
+ * speed and for ~3 minutes more: opt in with --backends. chromium:webgpu runs on SwiftShader here
+ * (a CPU emulation: its composites take seconds per call, ~3 minutes for 4 ops at 2 shapes).
  */
 export const BENCH_DEFAULTS: CliDefaults = {
   benchShapes: '256x200x64,1024x50x16,8x4096x128,4096x4096:all',
@@ -85,7 +87,7 @@ export const BENCH_DEFAULTS: CliDefaults = {
   bagShapes: '1024x50:100000x16,256x200:10000x64',
   reps: 5,
   budgetMs: 300,
-  backends: ['node:cpu', 'node:wasm', 'chromium:wasm', 'chromium:webgl'],
+  backends: ['node:cpu', 'node:wasm', 'chromium:wasm', 'chromium:webgl', 'chromium:webgpu'],
 };
 
 /** True when the user asked for the usage (anywhere before a `--` that ends the options). */

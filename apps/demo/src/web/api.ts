@@ -3,6 +3,10 @@
 // through Playwright, so the page and the CLI cannot drift apart.
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
+// Registers 'webgpu' with tfjs's highest priority: wherever WebGPU exists it would become the
+// default backend, so every function below selects its backend explicitly (use()), never relying
+// on the default.
+import '@tensorflow/tfjs-backend-webgpu';
 import '@tensorflow/tfjs-layers';
 import * as core from '@masked-ops/core';
 import * as layers from '@masked-ops/layers';
@@ -30,7 +34,7 @@ setWasmPaths({
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
 });
 
-export const BROWSER_BACKENDS = ['cpu', 'wasm', 'webgl'] as const;
+export const BROWSER_BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'] as const;
 
 /**
  * The plugins, loaded one by one so that one that fails to load (e.g. a backend package rebuilt
@@ -43,6 +47,7 @@ const plugins = Promise.all(
     cpu: () => import('@masked-ops/backend-cpu'),
     wasm: () => import('@masked-ops/backend-wasm'),
     webgl: () => import('@masked-ops/backend-webgl'),
+    webgpu: () => import('@masked-ops/backend-webgpu'),
   }).map(([backend, load]) =>
     load().catch((err: Error) => {
       pluginErrors[backend] = err.message;
@@ -55,6 +60,11 @@ export interface PageEnvironment {
   glRenderer: string;
   webglVersion: number;
   wasmBuild: string;
+  /**
+   * The WebGPU adapter ("google swiftshader, fallback adapter"), or why there is none: a browser
+   * without WebGPU, or headless Chromium without --enable-unsafe-webgpu (tooling/chromium.mjs).
+   */
+  webgpuAdapter: string;
   /** backend -> why its plugin failed to load (its ops then run core's composite fallback). */
   pluginErrors: Record<string, string>;
 }
@@ -119,6 +129,39 @@ function glRenderer(): { renderer: string; version: number } {
   return { renderer, version: gl2 ? 2 : 1 };
 }
 
+/**
+ * The adapter tfjs-backend-webgpu would get (it asks for the same one), described; or why there
+ * is none. tfjs itself only logs a warning and makes `setBackend('webgpu')` return false.
+ */
+async function webgpuAdapter(): Promise<string> {
+  // The few fields read here, typed locally: the @webgpu/types that tfjs-backend-webgpu brings
+  // (0.1.38) predate `adapter.info`.
+  type Info = {
+    vendor?: string;
+    architecture?: string;
+    device?: string;
+    isFallbackAdapter?: boolean;
+  };
+  type Gpu = {
+    requestAdapter(o: { powerPreference: string }): Promise<{
+      info?: Info;
+      isFallbackAdapter?: boolean;
+    } | null>;
+  };
+  const gpu = (navigator as unknown as { gpu?: Gpu }).gpu;
+  if (!gpu) return 'unavailable: navigator.gpu is missing (no WebGPU in this browser)';
+  try {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return 'unavailable: navigator.gpu.requestAdapter() returned null';
+    const info = adapter.info ?? {};
+    const name = [info.vendor, info.architecture, info.device].filter(Boolean).join(' ');
+    const fallback = adapter.isFallbackAdapter || info.isFallbackAdapter;
+    return `${name || 'unnamed adapter'}${fallback ? ', fallback adapter' : ''}`;
+  } catch (err) {
+    return `unavailable: requestAdapter() threw ${(err as Error).message}`;
+  }
+}
+
 export const demoApi: DemoApi = {
   async backends() {
     // Plugins register before any backend initialises, as static imports would have.
@@ -149,6 +192,7 @@ export const demoApi: DemoApi = {
       glRenderer: renderer,
       webglVersion: version,
       wasmBuild,
+      webgpuAdapter: await webgpuAdapter(),
       pluginErrors: { ...pluginErrors },
     };
   },

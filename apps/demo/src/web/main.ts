@@ -201,7 +201,7 @@ async function run(): Promise<void> {
     status.textContent = 'starting the backends...';
     const env = await demoApi.environment();
     $<HTMLElement>('env').textContent =
-      `${env.userAgent} | GL: ${env.glRenderer} (WebGL ${env.webglVersion}) | tfjs wasm build: ${env.wasmBuild}`;
+      `${env.userAgent} | GL: ${env.glRenderer} (WebGL ${env.webglVersion}) | tfjs wasm build: ${env.wasmBuild} | WebGPU: ${env.webgpuAdapter}`;
     const backends = await demoApi.backends();
     const progress = new Progress(backends);
     const results: Record<string, CaseResult[]> = {};
