@@ -169,12 +169,16 @@ describe('shader cache', () => {
 });
 
 describe('registration', () => {
-  it('exports one forward and one gradient config per op, in the table order, then the bag', () => {
+  it('exports one forward and one gradient config per op, in the table order, then the bag and the softmaxes', () => {
     expect(webglKernelConfigs.map((c) => c.kernelName)).toEqual([
       ...specs(WEBGL_OPS).flatMap((s) => [s.kernelName, s.gradKernelName]),
       'EmbeddingBag',
       'EmbeddingBagGrad',
       'EmbeddingBagSampleWeightsGrad',
+      'MaskedSoftmax',
+      'MaskedSoftmaxGrad',
+      'MaskedLogSoftmax',
+      'MaskedLogSoftmaxGrad',
     ]);
     expect(new Set(webglKernelConfigs.map((c) => c.backendName))).toEqual(new Set(['webgl']));
   });
