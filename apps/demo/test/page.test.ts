@@ -192,8 +192,8 @@ describe('demo page (production build)', () => {
 
   // The DeepFM section on webgl, trained on load from the address: a shorter run than the CLI's
   // (4,096 impressions, 2 epochs of batches of 32, where wasm gives DeepFM 0.78 against 0.67);
-  // small batches because without the webgl plugin's bag kernels core's fallback costs grow with
-  // the square of the batch.
+  // the run is kept short because every step's table gradient on webgl sorts the batch's ids on
+  // the GPU (a bitonic sort, many passes on SwiftShader).
   it('trains DeepFM on webgl: it beats logistic regression on held-out AUC, no tensor leaks', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
