@@ -1,9 +1,11 @@
 import type { DataType } from '@tensorflow/tfjs-core';
 
-const X_DTYPES: readonly DataType[] = ['float32', 'int32'];
-const MASK_DTYPES: readonly DataType[] = ['bool', 'int32', 'float32'];
+/** The dtypes an op accepts for its values (int32 is cast to float32) and for its mask. */
+export const X_DTYPES: readonly DataType[] = ['float32', 'int32'];
+export const MASK_DTYPES: readonly DataType[] = ['bool', 'int32', 'float32'];
 
-const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;
+/** A shape as the error messages print it. */
+export const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;
 
 /** What an op knows about its arguments before any kernel runs. */
 export interface MaskedArgInfo {

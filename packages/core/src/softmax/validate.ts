@@ -1,10 +1,5 @@
 import type { DataType } from '@tensorflow/tfjs-core';
-import { show } from '../validate.js';
-
-const LOGIT_DTYPES: readonly DataType[] = ['float32', 'int32'];
-const MASK_DTYPES: readonly DataType[] = ['bool', 'int32', 'float32'];
-
-const fmt = (shape: readonly number[]): string => `[${shape.join(',')}]`;
+import { fmt, MASK_DTYPES, show, X_DTYPES } from '../validate.js';
 
 export interface SoftmaxArgInfo {
   logitsShape: readonly number[];
@@ -26,7 +21,7 @@ export function validateSoftmaxArgs(op: string, info: SoftmaxArgInfo): number {
   const fail = (message: string): never => {
     throw new Error(`${op}: ${message} ${shapes}`);
   };
-  if (!LOGIT_DTYPES.includes(logitsDtype)) {
+  if (!X_DTYPES.includes(logitsDtype)) {
     fail(`logits must be float32 or int32, got dtype ${logitsDtype}`);
   }
   if (!MASK_DTYPES.includes(maskDtype)) {

@@ -10,7 +10,7 @@ import {
   outOfRangeBagCase,
 } from './bag_cases.js';
 import { type BagErrorCase, bagErrorCases, bagValueErrorCases } from './bag_errors.js';
-import type { TestApi } from './suite.js';
+import { assertNoLeak, type TestApi } from './suite.js';
 import { compareWithReference, type Precision } from './tolerance.js';
 
 export interface BagSuiteOptions {
@@ -23,11 +23,6 @@ export interface BagSuiteOptions {
   readsIds: boolean;
   precision?: Precision;
   timeout?: number;
-}
-
-function assertNoLeak(before: number): void {
-  const after = memory().numTensors;
-  if (after !== before) throw new Error(`leak: numTensors ${before} -> ${after}`);
 }
 
 /** The case's tensors and options, as a user passes them. */

@@ -12,7 +12,7 @@ import { MASKED_SOFTMAXES, type MaskedSoftmaxRow } from '../softmax/contract.js'
 import { maskedLogSoftmax, maskedSoftmax } from '../softmax/masked_softmax.js';
 import { type SoftmaxCase, softmaxCases } from './softmax_cases.js';
 import { type SoftmaxErrorCase, softmaxErrorCases } from './softmax_errors.js';
-import type { TestApi } from './suite.js';
+import { assertNoLeak, type TestApi } from './suite.js';
 import { compareWithReference, type Precision } from './tolerance.js';
 
 /** The exported op of each row, as users call it. */
@@ -27,11 +27,6 @@ export interface SoftmaxSuiteOptions {
   /** Run only the cases marked structural (secondary configurations of a backend). */
   structuralOnly?: boolean;
   timeout?: number;
-}
-
-function assertNoLeak(before: number, what: string): void {
-  const after = memory().numTensors;
-  if (after !== before) throw new Error(`${what}: leak, numTensors ${before} -> ${after}`);
 }
 
 const normalised = (c: SoftmaxCase): number => {

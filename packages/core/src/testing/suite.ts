@@ -117,9 +117,12 @@ function assertShape(label: string, actual: readonly number[], expected: readonl
   }
 }
 
-function assertNoLeak(before: number): void {
+/** Throws unless `tf.memory().numTensors` is back to `before`; `what` names the call. */
+export function assertNoLeak(before: number, what?: string): void {
   const after = memory().numTensors;
-  if (after !== before) throw new Error(`leak: numTensors ${before} -> ${after}`);
+  if (after !== before) {
+    throw new Error(`${what ? `${what}: ` : ''}leak: numTensors ${before} -> ${after}`);
+  }
 }
 
 /** x as the op sees it (int32 is cast to float32): the values the reference must reduce. */
