@@ -17,3 +17,9 @@ export const REDUCER_MOMENTS: i32 = 5;
  * their float32 partials of this many rows into float64 registers instead (no scratch).
  */
 export const ROWS_PER_PARTIAL: i32 = 256;
+
+/**
+ * The masked softmax forward's scratch after its dims table: the exp's ten constants as four
+ * lanes each (assembly/softmax_rows.ts storeExpConstants says why they go through memory).
+ */
+export const SOFTMAX_EXP_WORDS: i32 = 40;

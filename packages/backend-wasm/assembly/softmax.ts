@@ -6,49 +6,237 @@
 // or writes (x - m) - log(sum) (log), -Inf at masked positions. The row (16 KB at n = 4,096)
 // stays in cache between the passes, so the logits are fetched from memory once. A row with no
 // valid position is zeros; one with a valid NaN or +Inf is NaN at its valid positions.
-import { maskLanes } from './layout';
 import { logScalar } from './math';
-import { maxLanes, promoteHigh, promoteLow } from './rows';
+import { promoteHigh, promoteLow } from './rows';
 import {
   BLOCK,
   expNeg,
-  expNegLanes,
+  expNegWith,
   fillRow,
   horizontalSum,
-  rowLanes,
-  rowMask,
+  nextInner,
+  nextOuter,
   setDims,
+  storeExpConstants,
 } from './softmax_rows';
 
-function anyValid(mp: usize, n: usize, ms: usize): bool {
-  for (let k: usize = 0; k < n; k++) if (load<u8>(mp + k * ms) !== 0) return true;
-  return false;
+/** Where this call's exp constants are (the scratch after the dims table). */
+let expConstants: usize = 0;
+
+/**
+ * Set by maxPass: every position of the row at or after it is masked (0 for a row with no valid
+ * position). Padded rows end there: passes 2 and 3 stop at it, so trailing padding (key padding,
+ * a causal mask's upper triangle) costs no exp.
+ */
+let validEnd: usize = 0;
+
+/** The lanes of 16 positions from 16 mask bytes, all ones where masked (eq: ne is 3 ops). */
+function maskedLanes16(mp: usize): v128 {
+  return i8x16.eq(v128.load(mp), i8x16.splat(0));
 }
 
-/** e at one position of a row's last partial step (0 past the row's end or where masked). */
-function tailE(xp: usize, yp: usize, mp: usize, j: usize, r: usize, ms: usize, shift: f32): f32 {
+/** Byte lanes 4q..4q+3 of `b` widened to 32-bit lanes (sign kept, so all ones stay all ones). */
+function quarter(b: v128, q: i32): v128 {
+  const h = q < 2 ? i16x8.extend_low_i8x16_s(b) : i16x8.extend_high_i8x16_s(b);
+  return (q & 1) === 0 ? i32x4.extend_low_i16x8_s(h) : i32x4.extend_high_i16x8_s(h);
+}
+
+/**
+ * Pass 1 of a row: its largest valid value, ignoring NaN (pmax keeps the accumulator when either
+ * is NaN; a valid NaN is caught by pass 2's sum). Where the mask varies along the row (ms != 0)
+ * the row's values go into y with -Inf at masked positions, so passes 2 and 3 read y and never
+ * the mask (a masked NaN or Inf is gone from then on); where it does not, the caller reads x.
+ * Also sets validEnd (at a step of 16 in the SIMD loop).
+ */
+function maxPass(xp: usize, yp: usize, mp: usize, n: usize, xs: usize, ms: usize): f32 {
+  let m: f32 = -Infinity;
+  let k: usize = 0;
+  let end: usize = ms === 0 ? n : 0;
+  if (ASC_FEATURE_SIMD && xs === 4) {
+    const low = f32x4.splat(-Infinity);
+    let m0 = low;
+    let m1 = low;
+    let m2 = low;
+    let m3 = low;
+    // Four independent maxima, 16 elements a step: the max's dependency chain is the bound.
+    if (ms === 0) {
+      for (; k + 16 <= n; k += 16) {
+        const p = xp + (k << 2);
+        m0 = f32x4.pmax(m0, v128.load(p));
+        m1 = f32x4.pmax(m1, v128.load(p, 16));
+        m2 = f32x4.pmax(m2, v128.load(p, 32));
+        m3 = f32x4.pmax(m3, v128.load(p, 48));
+      }
+    } else {
+      for (; k + 16 <= n; k += 16) {
+        const b = maskedLanes16(mp + k);
+        const q = yp + (k << 2);
+        if (i8x16.all_true(b)) {
+          // Padding: -Inf, nothing for the max.
+          v128.store(q, low);
+          v128.store(q, low, 16);
+          v128.store(q, low, 32);
+          v128.store(q, low, 48);
+          continue;
+        }
+        end = k + 16;
+        const p = xp + (k << 2);
+        const v0 = v128.bitselect(low, v128.load(p), quarter(b, 0));
+        const v1 = v128.bitselect(low, v128.load(p, 16), quarter(b, 1));
+        const v2 = v128.bitselect(low, v128.load(p, 32), quarter(b, 2));
+        const v3 = v128.bitselect(low, v128.load(p, 48), quarter(b, 3));
+        v128.store(q, v0);
+        v128.store(q, v1, 16);
+        v128.store(q, v2, 32);
+        v128.store(q, v3, 48);
+        m0 = f32x4.pmax(m0, v0);
+        m1 = f32x4.pmax(m1, v1);
+        m2 = f32x4.pmax(m2, v2);
+        m3 = f32x4.pmax(m3, v3);
+      }
+    }
+    m0 = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
+    m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 2, 3, 0, 1));
+    m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
+    m = f32x4.extract_lane(m0, 0);
+  }
+  for (; k < n; k++) {
+    let v = load<f32>(xp + k * xs);
+    if (ms !== 0) {
+      if (load<u8>(mp + k * ms) !== 0) end = k + 1;
+      else v = -Infinity;
+      store<f32>(yp + k * xs, v);
+    }
+    if (v > m) m = v;
+  }
+  validEnd = end;
+  return m;
+}
+
+/** e at position j of a row's last partial step of 16 (0 past the row's end). */
+function tailE(sp: usize, yp: usize, j: usize, r: usize, shift: f32, keep: bool): f32 {
   if (j >= r) return 0;
-  const e: f32 = load<u8>(mp + j * ms) !== 0 ? expNeg(load<f32>(xp + (j << 2)) - shift) : 0;
-  store<f32>(yp + (j << 2), e);
+  const e: f32 = expNeg(load<f32>(sp + (j << 2)) - shift);
+  if (keep) store<f32>(yp + (j << 2), e);
+  return e;
+}
+
+/** The four lanes of e at positions 4q.. of a row's last partial step. */
+function tailLanes(sp: usize, yp: usize, q: usize, r: usize, shift: f32, keep: bool): v128 {
+  let e = f32x4.splat(0);
+  const j = q << 2;
+  e = f32x4.replace_lane(e, 0, tailE(sp, yp, j, r, shift, keep));
+  e = f32x4.replace_lane(e, 1, tailE(sp, yp, j + 1, r, shift, keep));
+  e = f32x4.replace_lane(e, 2, tailE(sp, yp, j + 2, r, shift, keep));
+  e = f32x4.replace_lane(e, 3, tailE(sp, yp, j + 3, r, shift, keep));
   return e;
 }
 
 /**
- * The last step of a row whose length is not a multiple of 8: its r < 8 values of e stored and
- * returned as the two lane vectors e0 + e1 a full step would add (the scalar exp gives the same
- * bits as the lanes').
+ * Pass 2 of a row: e = exp(v - shift) of the values at sp (x, or y with -Inf at masked
+ * positions, whose e is 0), stored into y when `keep` (the softmax; the log-softmax needs only
+ * the sum), and the sum of e. The SIMD path folds the last, partial step of 16 into the same
+ * lanes and block as a full one (missing positions add +0, which is exact), so the sum of a row
+ * is bitwise the same whatever padding follows its valid positions: a padded batch gives each
+ * real query exactly the output of its unpadded sequence (the demo's attention test).
  */
-function tailStep(xp: usize, yp: usize, mp: usize, r: usize, ms: usize, shift: f32): v128 {
-  let e0 = f32x4.splat(0);
-  let e1 = f32x4.splat(0);
-  e0 = f32x4.replace_lane(e0, 0, tailE(xp, yp, mp, 0, r, ms, shift));
-  e0 = f32x4.replace_lane(e0, 1, tailE(xp, yp, mp, 1, r, ms, shift));
-  e0 = f32x4.replace_lane(e0, 2, tailE(xp, yp, mp, 2, r, ms, shift));
-  e0 = f32x4.replace_lane(e0, 3, tailE(xp, yp, mp, 3, r, ms, shift));
-  e1 = f32x4.replace_lane(e1, 0, tailE(xp, yp, mp, 4, r, ms, shift));
-  e1 = f32x4.replace_lane(e1, 1, tailE(xp, yp, mp, 5, r, ms, shift));
-  e1 = f32x4.replace_lane(e1, 2, tailE(xp, yp, mp, 6, r, ms, shift));
-  return f32x4.add(e0, e1);
+function expSumPass(sp: usize, yp: usize, n: usize, xs: usize, shift: f32, keep: bool): f64 {
+  let sum: f64 = 0;
+  let k: usize = 0;
+  if (ASC_FEATURE_SIMD && xs === 4) {
+    const sv = f32x4.splat(shift);
+    const kL = v128.load(expConstants);
+    const kM = v128.load(expConstants, 16);
+    const kH = v128.load(expConstants, 32);
+    const kO = v128.load(expConstants, 48);
+    const k5 = v128.load(expConstants, 64);
+    const k4 = v128.load(expConstants, 80);
+    const k3 = v128.load(expConstants, 96);
+    const k2 = v128.load(expConstants, 112);
+    const k1 = v128.load(expConstants, 128);
+    const kC = v128.load(expConstants, 144);
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    const steps = (n + 15) & ~15;
+    while (k < steps) {
+      const end = steps - k > BLOCK ? k + BLOCK : steps;
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      for (; k < end; k += 16) {
+        const p = sp + (k << 2);
+        const q = yp + (k << 2);
+        if (k + 16 > n) {
+          const r = n - k;
+          const e0 = tailLanes(p, q, 0, r, shift, keep);
+          const e1 = tailLanes(p, q, 1, r, shift, keep);
+          const e2 = tailLanes(p, q, 2, r, shift, keep);
+          const e3 = tailLanes(p, q, 3, r, shift, keep);
+          s0 = f32x4.add(s0, f32x4.add(e0, e1));
+          s1 = f32x4.add(s1, f32x4.add(e2, e3));
+          k = steps; // the row's last step
+          break;
+        }
+        const e0 = expNegWith(f32x4.sub(v128.load(p), sv), kL, kM, kH, kO, k5, k4, k3, k2, k1, kC);
+        const e1 = expNegWith(
+          f32x4.sub(v128.load(p, 16), sv),
+          kL,
+          kM,
+          kH,
+          kO,
+          k5,
+          k4,
+          k3,
+          k2,
+          k1,
+          kC,
+        );
+        const e2 = expNegWith(
+          f32x4.sub(v128.load(p, 32), sv),
+          kL,
+          kM,
+          kH,
+          kO,
+          k5,
+          k4,
+          k3,
+          k2,
+          k1,
+          kC,
+        );
+        const e3 = expNegWith(
+          f32x4.sub(v128.load(p, 48), sv),
+          kL,
+          kM,
+          kH,
+          kO,
+          k5,
+          k4,
+          k3,
+          k2,
+          k1,
+          kC,
+        );
+        if (keep) {
+          v128.store(q, e0);
+          v128.store(q, e1, 16);
+          v128.store(q, e2, 32);
+          v128.store(q, e3, 48);
+        }
+        s0 = f32x4.add(s0, f32x4.add(e0, e1));
+        s1 = f32x4.add(s1, f32x4.add(e2, e3));
+      }
+      const s = f32x4.add(s0, s1);
+      lo = f64x2.add(lo, promoteLow(s));
+      hi = f64x2.add(hi, promoteHigh(s));
+    }
+    return horizontalSum(lo, hi);
+  }
+  for (; k < n; k++) {
+    const e = expNeg(load<f32>(sp + k * xs) - shift);
+    if (keep) store<f32>(yp + k * xs, e);
+    sum += e;
+  }
+  return sum;
 }
 
 function forwardRow(
@@ -60,134 +248,70 @@ function forwardRow(
   ms: usize,
   log: bool,
 ): void {
-  const simd = ASC_FEATURE_SIMD && xs === 4;
-  // Pass 1: m, NaN if any valid value is NaN.
-  let m: f32 = -Infinity;
-  let k: usize = 0;
-  if (simd) {
-    const low = f32x4.splat(-Infinity);
-    const uniform = rowLanes(mp);
-    let mv = low;
-    let mv1 = low;
-    // Two independent maxima (8 elements a step): the max's dependency chain is the bound.
-    for (; k + 8 <= n; k += 8) {
-      let l0 = uniform;
-      let l1 = uniform;
-      if (ms !== 0) {
-        const nz = i16x8.ne(v128.load8x8_u(mp + k), i16x8.splat(0));
-        l0 = i32x4.extend_low_i16x8_s(nz);
-        l1 = i32x4.extend_high_i16x8_s(nz);
-      }
-      const p = xp + (k << 2);
-      mv = maxLanes(mv, v128.bitselect(v128.load(p), low, l0));
-      mv1 = maxLanes(mv1, v128.bitselect(v128.load(p, 16), low, l1));
-    }
-    mv = maxLanes(mv, mv1);
-    mv = maxLanes(mv, v128.shuffle<f32>(mv, mv, 2, 3, 0, 1));
-    mv = maxLanes(mv, v128.shuffle<f32>(mv, mv, 1, 0, 3, 2));
-    m = f32x4.extract_lane(mv, 0);
-  }
-  for (; k < n; k++) {
-    if (load<u8>(mp + k * ms) !== 0) m = max<f32>(m, load<f32>(xp + k * xs));
-  }
   const masked: f32 = log ? -Infinity : 0;
-  // m is -Inf both for a row with no valid position and for one whose valid values are all
-  // -Inf; only then are the mask bytes scanned to tell them apart.
-  if (m === -Infinity && !anyValid(mp, n, ms)) {
+  // A mask constant along the row: all valid (read x from here on) or none (zeros).
+  if (ms === 0 && load<u8>(mp) === 0) {
     fillRow(yp, mp, n, xs, ms, 0, 0);
     return;
   }
-  if (m - m !== 0 && m !== -Infinity) {
-    // A valid NaN or +Inf: NaN at the valid positions.
+  const m = maxPass(xp, yp, mp, n, xs, ms);
+  const end = validEnd;
+  const sp = ms === 0 ? xp : yp;
+  // m is -Inf both for a row with no valid position and for one whose valid values are all
+  // -Inf or NaN.
+  if (end === 0) {
+    fillRow(yp, mp, n, xs, ms, 0, 0);
+    return;
+  }
+  if (m === Infinity) {
+    // A valid +Inf: NaN at the valid positions (as tf.softmax).
     fillRow(yp, mp, n, xs, ms, NaN, masked);
     return;
   }
-  // Every valid value -Inf: shift by 0 (x - m would be NaN), so e = 0 and the sum is 0.
+  // Every valid value -Inf (or NaN): shift by 0 (x - m would be NaN), so e = 0 (or NaN).
   const shift: f32 = m === -Infinity ? 0 : m;
-  // Pass 2: e into the output, and its sum (>= 1 when m is finite: e^0 = 1 exactly). The SIMD
-  // path folds the last, partial step of 8 into the same lanes and block as a full one (missing
-  // positions add +0, which is exact), so the sum of a row is bitwise the same whatever padding
-  // follows its valid positions: a padded batch gives each real query exactly the output of its
-  // unpadded sequence (the demo's attention test).
-  let sum: f64 = 0;
-  k = 0;
-  if (simd) {
-    const uniform = rowLanes(mp);
-    const sv = f32x4.splat(shift);
-    let lo = f64x2.splat(0);
-    let hi = f64x2.splat(0);
-    const steps = (n + 7) & ~7;
-    while (k < steps) {
-      const end = steps - k > BLOCK ? k + BLOCK : steps;
-      let s = f32x4.splat(0);
-      for (; k < end; k += 8) {
-        if (k + 8 > n) {
-          s = f32x4.add(s, tailStep(xp + (k << 2), yp + (k << 2), mp + k * ms, n - k, ms, shift));
-          k = steps; // the row's last step
-          break;
-        }
-        let l0 = uniform;
-        let l1 = uniform;
-        if (ms !== 0) {
-          const nz = i16x8.ne(v128.load8x8_u(mp + k), i16x8.splat(0));
-          l0 = i32x4.extend_low_i16x8_s(nz);
-          l1 = i32x4.extend_high_i16x8_s(nz);
-        }
-        const p = xp + (k << 2);
-        const q = yp + (k << 2);
-        const e0 = v128.and(expNegLanes(f32x4.sub(v128.load(p), sv)), l0);
-        const e1 = v128.and(expNegLanes(f32x4.sub(v128.load(p, 16), sv)), l1);
-        v128.store(q, e0);
-        v128.store(q, e1, 16);
-        s = f32x4.add(s, f32x4.add(e0, e1));
-      }
-      lo = f64x2.add(lo, promoteLow(s));
-      hi = f64x2.add(hi, promoteHigh(s));
-    }
-    sum = horizontalSum(lo, hi);
-    k = n;
+  // The sum is >= 1 when m is finite (e^0 = 1 exactly), NaN if a valid value is NaN.
+  const sum = expSumPass(sp, yp, end, xs, shift, !log);
+  if (sum !== sum) {
+    fillRow(yp, mp, n, xs, ms, NaN, masked);
+    return;
   }
-  for (; k < n; k++) {
-    let e: f32 = 0;
-    if (load<u8>(mp + k * ms) !== 0) e = expNeg(load<f32>(xp + k * xs) - shift);
-    store<f32>(yp + k * xs, e);
-    sum += e;
-  }
-  // Pass 3.
-  k = 0;
+  // Pass 3, up to validEnd (after it y holds -Inf from pass 1, the log-softmax's masked value;
+  // the softmax's is 0).
+  let k: usize = 0;
+  const simd = ASC_FEATURE_SIMD && xs === 4;
   if (!log) {
+    let j = end;
+    if (simd) for (; j + 4 <= n; j += 4) v128.store(yp + (j << 2), i32x4.splat(0));
+    for (; j < n; j++) store<f32>(yp + j * xs, 0);
     // e is 0 at masked positions, so scaling needs no mask; 1/sum rounded once (sum 0: zeros).
     const r: f32 = sum > 0 ? <f32>(1 / sum) : 0;
     if (simd) {
       const rv = f32x4.splat(r);
-      for (; k + 8 <= n; k += 8) {
+      for (; k + 16 <= end; k += 16) {
         const p = yp + (k << 2);
         v128.store(p, f32x4.mul(v128.load(p), rv));
         v128.store(p, f32x4.mul(v128.load(p, 16), rv), 16);
+        v128.store(p, f32x4.mul(v128.load(p, 32), rv), 32);
+        v128.store(p, f32x4.mul(v128.load(p, 48), rv), 48);
       }
     }
-    for (; k < n; k++) store<f32>(yp + k * xs, load<f32>(yp + k * xs) * r);
+    for (; k < end; k++) store<f32>(yp + k * xs, load<f32>(yp + k * xs) * r);
     return;
   }
-  // log(sum) (sum >= 1), or 0 for an all -Inf row (x - 0 - 0 = -Inf at its valid positions).
+  // (v - m) - log(sum) (sum >= 1; -Inf at masked positions, whose v is -Inf), or v - 0 - 0 for
+  // an all -Inf row.
   const s32 = <f32>sum;
   const lse: f32 = s32 > 0 ? logScalar(s32) : 0;
   if (simd) {
-    const uniform = rowLanes(mp);
     const sv = f32x4.splat(shift);
     const lv = f32x4.splat(lse);
-    const low = f32x4.splat(-Infinity);
-    for (; k + 4 <= n; k += 4) {
-      let lanes = uniform;
-      if (ms !== 0) lanes = maskLanes(mp + k);
-      const y = f32x4.sub(f32x4.sub(v128.load(xp + (k << 2)), sv), lv);
-      v128.store(yp + (k << 2), v128.bitselect(y, low, lanes));
+    for (; k + 4 <= end; k += 4) {
+      const at = k << 2;
+      v128.store(yp + at, f32x4.sub(f32x4.sub(v128.load(sp + at), sv), lv));
     }
   }
-  for (; k < n; k++) {
-    const y = load<f32>(xp + k * xs) - shift - lse;
-    store<f32>(yp + k * xs, load<u8>(mp + k * ms) !== 0 ? y : masked);
-  }
+  for (; k < end; k++) store<f32>(yp + k * xs, load<f32>(sp + k * xs) - shift - lse);
 }
 
 /** Forward of every row: softmax (log 0) or log-softmax (log 1) of x into out. */
@@ -202,13 +326,18 @@ export function softmaxForward(
   inner: u32,
   maskAxisStride: u32,
 ): void {
-  setDims(dims);
+  expConstants = setDims(dims);
+  storeExpConstants(expConstants);
   const xs = (<usize>inner) << 2;
   const rowBytes = <usize>n * xs;
+  let outerMask = mask;
   for (let o: u32 = 0; o < outer; o++) {
+    let rowMask = outerMask;
     for (let i: u32 = 0; i < inner; i++) {
       const at = <usize>o * rowBytes + ((<usize>i) << 2);
-      forwardRow(x + at, out + at, rowMask(mask, o, i), <usize>n, xs, maskAxisStride, log !== 0);
+      forwardRow(x + at, out + at, rowMask, <usize>n, xs, maskAxisStride, log !== 0);
+      rowMask += nextInner();
     }
+    outerMask += nextOuter();
   }
 }

@@ -8,8 +8,9 @@ import {
   expNeg,
   expNegLanes,
   horizontalSum,
+  nextInner,
+  nextOuter,
   rowLanes,
-  rowMask,
   setDims,
 } from './softmax_rows';
 
@@ -105,19 +106,14 @@ export function softmaxGrad(
   setDims(dims);
   const xs = (<usize>inner) << 2;
   const rowBytes = <usize>n * xs;
+  let outerMask = mask;
   for (let o: u32 = 0; o < outer; o++) {
+    let rowMask = outerMask;
     for (let i: u32 = 0; i < inner; i++) {
       const at = <usize>o * rowBytes + ((<usize>i) << 2);
-      gradRow(
-        dy + at,
-        y + at,
-        dx + at,
-        rowMask(mask, o, i),
-        <usize>n,
-        xs,
-        maskAxisStride,
-        log !== 0,
-      );
+      gradRow(dy + at, y + at, dx + at, rowMask, <usize>n, xs, maskAxisStride, log !== 0);
+      rowMask += nextInner();
     }
+    outerMask += nextOuter();
   }
 }

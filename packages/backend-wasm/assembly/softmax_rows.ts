@@ -5,8 +5,9 @@
 // logits = [outer..., n, inner...]: row (o, i) has its n elements `inner` floats apart; its mask
 // bytes start at the mask offset of (o, i) and are `maskAxisStride` bytes apart (0 when the mask
 // broadcasts along the row). The offset of (o, i) comes from core's softmaxGeometry: the merged
-// outer and inner dims with their mask strides, a table of a few u32s on the heap for the call.
-// The mask is read through these strides, never broadcast, and no per-row table is built.
+// outer and inner dims with their mask strides, a table of a few u32s on the heap for the call,
+// walked row by row. The mask is read through these strides, never broadcast, and no per-row
+// table is built.
 //
 // Rows along the last axis (inner == 1, attention) run 4 lanes along the row; other rows run the
 // same passes one element at a time (the scalar loops, with a stride). The SIMD loops add at most
@@ -16,33 +17,62 @@
 /** Elements of a row summed in float32 lanes before the partial sums move into float64. */
 export const BLOCK: usize = 256;
 
-/** The dims table of the call: [outerCount, innerCount, (size, maskStride) pairs...]. */
-let dimsAt: usize = 0;
+// The dims table of the call: [outerCount, innerCount, (size, maskStride) pairs of the outer
+// dims, then of the inner dims], followed by the call's scratch: one digit per dim (the row
+// cursor below), then the module's own scratch.
+let outerDims: usize = 0;
+let outerCount: u32 = 0;
+let innerDims: usize = 0;
+let innerCount: u32 = 0;
+let outerDigits: usize = 0;
+let innerDigits: usize = 0;
 
-export function setDims(dims: usize): void {
-  dimsAt = dims;
+/**
+ * Takes the call's dims table and starts the row cursor at row (0, 0); returns the address of
+ * the module's own scratch (after the digits).
+ */
+export function setDims(dims: usize): usize {
+  outerCount = load<u32>(dims);
+  innerCount = load<u32>(dims, 4);
+  outerDims = dims + 8;
+  innerDims = outerDims + ((<usize>outerCount) << 3);
+  outerDigits = innerDims + ((<usize>innerCount) << 3);
+  innerDigits = outerDigits + ((<usize>outerCount) << 2);
+  const end = innerDigits + ((<usize>innerCount) << 2);
+  for (let p = outerDigits; p < end; p += 4) store<u32>(p, 0);
+  return end;
 }
 
-/** The mask offset of flat index `index` over `count` (size, maskStride) u32 pairs at `dims`. */
-function maskOffset(index: u32, dims: usize, count: u32): usize {
-  let offset: usize = 0;
+/**
+ * Moves the cursor of `count` dims (an odometer of digits, the last dim fastest) one step on and
+ * returns how far the mask offset moved (wrapping: a carry moves it back). A division per row
+ * would cost about 7% of the forward at [8,12,128,128].
+ */
+function advance(dims: usize, digits: usize, count: u32): usize {
+  let delta: usize = 0;
   for (let d = <i32>count - 1; d >= 0; d--) {
     const p = dims + ((<usize>d) << 3);
-    const size = load<u32>(p);
-    offset += <usize>(index % size) * <usize>load<u32>(p, 4);
-    index /= size;
+    const q = digits + ((<usize>d) << 2);
+    const stride = <usize>load<u32>(p, 4);
+    const digit = load<u32>(q) + 1;
+    if (digit < load<u32>(p)) {
+      store<u32>(q, digit);
+      return delta + stride;
+    }
+    store<u32>(q, 0);
+    delta -= <usize>(digit - 1) * stride;
   }
-  return offset;
+  return delta;
 }
 
-/** The address of the first mask byte of row (o, i). */
-export function rowMask(mask: usize, o: u32, i: u32): usize {
-  const outerCount = load<u32>(dimsAt);
-  const outerDims = dimsAt + 8;
-  const innerDims = outerDims + ((<usize>outerCount) << 3);
-  return (
-    mask + maskOffset(o, outerDims, outerCount) + maskOffset(i, innerDims, load<u32>(dimsAt, 4))
-  );
+/** The step of the mask offset from one outer row to the next (the inner cursor is at 0). */
+export function nextOuter(): usize {
+  return advance(outerDims, outerDigits, outerCount);
+}
+
+/** The step of the mask offset from row (o, i) to (o, i + 1), or back to (o, 0) after the last. */
+export function nextInner(): usize {
+  return advance(innerDims, innerDigits, innerCount);
 }
 
 /**
@@ -80,18 +110,74 @@ const CUTOFF: f32 = -87.3365402;
 
 /** e^x in each lane (x <= 0, -Inf or NaN). */
 export function expNegLanes(x: v128): v128 {
-  let n = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(MAGIC));
+  return expNegWith(
+    x,
+    f32x4.splat(LOG2E),
+    f32x4.splat(MAGIC),
+    f32x4.splat(MINUS_LN2_HI),
+    f32x4.splat(MINUS_LN2_LO),
+    f32x4.splat(C5),
+    f32x4.splat(C4),
+    f32x4.splat(C3),
+    f32x4.splat(C2),
+    f32x4.splat(C1),
+    f32x4.splat(CUTOFF),
+  );
+}
+
+// V8 rematerialises every v128.const at each use inside a loop (a 64-bit immediate move, a move
+// to the vector register and a shuffle: three instructions on the ports the exp itself needs),
+// and sinks splats of constants into the loop too. A hot loop therefore takes the exp's constants
+// from memory into locals before it starts (as XNNPACK takes them from its params), which V8
+// keeps in registers: about 5% off the forward. storeExpConstants writes them; loadExpConstant
+// reads the i-th.
+
+/** Writes the exp's ten constants, each as four lanes, at `at` (SOFTMAX_EXP_WORDS words). */
+export function storeExpConstants(at: usize): void {
+  if (!ASC_FEATURE_SIMD) return;
+  v128.store(at, f32x4.splat(LOG2E));
+  v128.store(at, f32x4.splat(MAGIC), 16);
+  v128.store(at, f32x4.splat(MINUS_LN2_HI), 32);
+  v128.store(at, f32x4.splat(MINUS_LN2_LO), 48);
+  v128.store(at, f32x4.splat(C5), 64);
+  v128.store(at, f32x4.splat(C4), 80);
+  v128.store(at, f32x4.splat(C3), 96);
+  v128.store(at, f32x4.splat(C2), 112);
+  v128.store(at, f32x4.splat(C1), 128);
+  v128.store(at, f32x4.splat(CUTOFF), 144);
+}
+
+/**
+ * expNegLanes with its constants passed in (log2e, magic, -ln2 high and low, c5..c1, cutoff;
+ * the order storeExpConstants writes them in).
+ */
+// @ts-expect-error: decorator
+@inline
+export function expNegWith(
+  x: v128,
+  log2e: v128,
+  magic: v128,
+  ln2Hi: v128,
+  ln2Lo: v128,
+  c5: v128,
+  c4: v128,
+  c3: v128,
+  c2: v128,
+  c1: v128,
+  cutoff: v128,
+): v128 {
+  let n = f32x4.add(f32x4.mul(x, log2e), magic);
   const s = i32x4.shl(n, 23);
-  n = f32x4.sub(n, f32x4.splat(MAGIC));
-  let t = f32x4.add(f32x4.mul(n, f32x4.splat(MINUS_LN2_HI)), x);
-  t = f32x4.add(f32x4.mul(n, f32x4.splat(MINUS_LN2_LO)), t);
-  let p = f32x4.add(f32x4.mul(f32x4.splat(C5), t), f32x4.splat(C4));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C3));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C2));
-  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C1));
+  n = f32x4.sub(n, magic);
+  let t = f32x4.add(f32x4.mul(n, ln2Hi), x);
+  t = f32x4.add(f32x4.mul(n, ln2Lo), t);
+  let p = f32x4.add(f32x4.mul(c5, t), c4);
+  p = f32x4.add(f32x4.mul(p, t), c3);
+  p = f32x4.add(f32x4.mul(p, t), c2);
+  p = f32x4.add(f32x4.mul(p, t), c1);
   t = f32x4.mul(t, s);
   const f = f32x4.add(f32x4.mul(t, p), s);
-  return v128.andnot(f, f32x4.lt(x, f32x4.splat(CUTOFF)));
+  return v128.andnot(f, f32x4.lt(x, cutoff));
 }
 
 /** e^x (the steps of expNegLanes, one lane). */

@@ -39,26 +39,42 @@ function median(f) {
 const fmt = (v) => `${v.toFixed(2)} ms`;
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 const CASES = [
-  { name: 'logits [8,12,128,128], key padding [8,1,1,128]', shape: [8, 12, 128, 128], pad: true },
-  { name: 'logits [64,4096], full mask', shape: [64, 4096], pad: false },
+  {
+    name: 'logits [8,12,128,128], key padding [8,1,1,128]',
+    shape: [8, 12, 128, 128],
+    mask: 'keys',
+  },
+  // As `pnpm bench`: each row keeps a prefix of random length (padded sequences).
+  { name: 'logits [64,4096], full mask of row lengths', shape: [64, 4096], mask: 'lengths' },
+  // The worst case for the kernel: no step of 16 is all padding, nothing to skip.
+  { name: 'logits [64,4096], full mask, 80% valid at random', shape: [64, 4096], mask: 'random' },
 ];
+
+/** Each of the 64 rows keeps its first 0..4096 positions. */
+function rowLengths(shape) {
+  const lengths = tf.randomUniform([shape[0], 1], 0, shape[1] + 1, 'int32');
+  return tf.less(tf.range(0, shape[1], 1, 'int32'), lengths);
+}
 
 console.log(`wasm backend in Node, ${rounds} rounds, median`);
 console.log('case | op | fused | composite | tf unmasked | composite / fused | unmasked / fused');
 for (const c of CASES) {
   const x = tf.randomNormal(c.shape, 0, 3);
   const dy = tf.randomNormal(c.shape);
-  const mask = c.pad
-    ? tf.tidy(() => {
-        // Each batch keeps its first 40..128 keys.
-        const lengths = tf.tensor1d([128, 100, 77, 40, 128, 64, 90, 113], 'int32');
-        const keys = tf.range(0, 128, 1, 'int32');
-        return tf.reshape(
-          tf.less(tf.expandDims(keys, 0), tf.expandDims(lengths, 1)),
-          [8, 1, 1, 128],
-        );
-      })
-    : tf.tidy(() => tf.less(tf.randomUniform(c.shape), 0.8));
+  const mask =
+    c.mask === 'keys'
+      ? tf.tidy(() => {
+          // Each batch keeps its first 40..128 keys.
+          const lengths = tf.tensor1d([128, 100, 77, 40, 128, 64, 90, 113], 'int32');
+          const keys = tf.range(0, 128, 1, 'int32');
+          return tf.reshape(
+            tf.less(tf.expandDims(keys, 0), tf.expandDims(lengths, 1)),
+            [8, 1, 1, 128],
+          );
+        })
+      : c.mask === 'lengths'
+        ? tf.tidy(() => rowLengths(c.shape))
+        : tf.tidy(() => tf.less(tf.randomUniform(c.shape), 0.8));
   for (const [label, op, log] of [
     ['softmax', maskedSoftmax, false],
     ['logSoftmax', maskedLogSoftmax, true],

@@ -7,7 +7,7 @@ import {
   softmaxGeometry,
 } from '@masked-ops/core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import type { KernelModuleExports } from './generated/wasm_modules.js';
+import { type KernelModuleExports, SOFTMAX_EXP_WORDS } from './generated/wasm_modules.js';
 import { CallHeap, heapMemory, offsetOf, type WasmBackendLike } from './heap.js';
 import { kernelModule } from './modules.js';
 
@@ -18,21 +18,26 @@ import { kernelModule } from './modules.js';
  * from them, so the mask is never broadcast and no per-row table is built.
  */
 function dimsTable(g: SoftmaxGeometry): Int32Array {
-  return Int32Array.from([
-    g.outerDims.length,
-    g.innerDims.length,
-    ...g.outerDims.flatMap((d) => [d.size, d.maskStride]),
-    ...g.innerDims.flatMap((d) => [d.size, d.maskStride]),
-  ]);
+  const table = new Int32Array(2 + 2 * (g.outerDims.length + g.innerDims.length));
+  table[0] = g.outerDims.length;
+  table[1] = g.innerDims.length;
+  let at = 2;
+  for (const d of [...g.outerDims, ...g.innerDims]) {
+    table[at++] = d.size;
+    table[at++] = d.maskStride;
+  }
+  return table;
 }
 
 /**
  * One call of a softmax module over every row of `shape`: allocates the output (every element
- * written by the kernel: tfjs does not zero it) and the dims table for the call, then `run`s the
- * module with the table's offset. Zero-size outputs are returned without running it.
+ * written by the kernel: tfjs does not zero it) and the dims table for the call followed by
+ * the kernel's scratch (a word per dim, then `scratchWords` words of the module's own), then
+ * `run`s the module with the table's offset. Zero-size outputs are returned without running it.
  */
 function runRows<M extends 'softmax' | 'softmaxGrad'>(
   module: M,
+  scratchWords: number,
   backend: unknown,
   op: string,
   shape: number[],
@@ -47,7 +52,9 @@ function runRows<M extends 'softmax' | 'softmaxGrad'>(
     const out = heap.allocate(shape, 'float32', 'output');
     if (g.outer * g.n * g.inner === 0) return heap.keep(out);
     const dims = dimsTable(g);
-    const table = heap.allocate([dims.length], 'int32', 'scratch');
+    // The table, a digit per dim for the kernel's row cursor, then the module's scratch.
+    const digits = g.outerDims.length + g.innerDims.length;
+    const table = heap.allocate([dims.length + digits + scratchWords], 'int32', 'scratch');
     // A view made after the call's last allocation (a growth would have detached an older one).
     new Int32Array(heapMemory(wasm).buffer, table.offset, dims.length).set(dims);
     run(kernelModule(wasm, module), g, table.offset, out.offset);
@@ -63,18 +70,26 @@ export function maskedSoftmaxKernel(row: MaskedSoftmaxRow): KernelFunc {
     const { logits, mask } = inputs as MaskedSoftmaxInputs;
     const { axis } = asSoftmaxAttrs(attrs);
     const wasm = backend as unknown as WasmBackendLike;
-    return runRows('softmax', backend, row.op, logits.shape, mask.shape, axis, (k, g, dims, out) =>
-      k.softmaxForward(
-        row.log ? 1 : 0,
-        offsetOf(wasm, logits),
-        offsetOf(wasm, mask),
-        out,
-        dims,
-        g.outer,
-        g.n,
-        g.inner,
-        g.maskAxisStride,
-      ),
+    return runRows(
+      'softmax',
+      SOFTMAX_EXP_WORDS,
+      backend,
+      row.op,
+      logits.shape,
+      mask.shape,
+      axis,
+      (k, g, dims, out) =>
+        k.softmaxForward(
+          row.log ? 1 : 0,
+          offsetOf(wasm, logits),
+          offsetOf(wasm, mask),
+          out,
+          dims,
+          g.outer,
+          g.n,
+          g.inner,
+          g.maskAxisStride,
+        ),
     );
   };
 }
@@ -87,6 +102,7 @@ export function maskedSoftmaxGradKernel(row: MaskedSoftmaxRow): KernelFunc {
     const wasm = backend as unknown as WasmBackendLike;
     return runRows(
       'softmaxGrad',
+      0,
       backend,
       `${row.op} gradient`,
       y.shape,

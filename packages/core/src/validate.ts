@@ -53,9 +53,9 @@ export function rectangularShape(value: unknown): number[] | null {
  */
 export function validateMaskedArgs(op: string, info: MaskedArgInfo): number[] {
   const { xShape, xDtype, maskShape, maskDtype, axis, keepDims } = info;
-  const shapes = `(x.shape ${fmt(xShape)}, mask.shape ${fmt(maskShape)})`;
+  // The shapes are formatted only when a call fails: this runs on every call.
   const fail = (message: string): never => {
-    throw new Error(`${op}: ${message} ${shapes}`);
+    throw new Error(`${op}: ${message} (x.shape ${fmt(xShape)}, mask.shape ${fmt(maskShape)})`);
   };
 
   if (!X_DTYPES.includes(xDtype)) {

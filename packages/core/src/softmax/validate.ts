@@ -17,9 +17,11 @@ export interface SoftmaxArgInfo {
  */
 export function validateSoftmaxArgs(op: string, info: SoftmaxArgInfo): number {
   const { logitsShape, logitsDtype, maskShape, maskDtype, axis } = info;
-  const shapes = `(logits.shape ${fmt(logitsShape)}, mask.shape ${fmt(maskShape)})`;
+  // The shapes are formatted only when a call fails: this runs on every call.
   const fail = (message: string): never => {
-    throw new Error(`${op}: ${message} ${shapes}`);
+    throw new Error(
+      `${op}: ${message} (logits.shape ${fmt(logitsShape)}, mask.shape ${fmt(maskShape)})`,
+    );
   };
   if (!X_DTYPES.includes(logitsDtype)) {
     fail(`logits must be float32 or int32, got dtype ${logitsDtype}`);
