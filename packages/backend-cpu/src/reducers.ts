@@ -1,5 +1,6 @@
 import type { EmbeddingBagMode, ReducerName } from '@masked-ops/core';
 import { fastExp } from './exp.js';
+import { ALL_VALID, maskWords } from './mask_words.js';
 
 /**
  * Everything reducer-specific of the cpu kernels. The drivers (masked_reduce.ts,
@@ -113,12 +114,41 @@ function foldSum(
     // non-finite x under the mask would turn it into NaN, so a non-finite result is recomputed
     // by selection below, which also gives the right NaN/Inf when the valid values hold them.
     let sum = 0;
+    let sum1 = 0;
     let count = 0;
-    for (let t = 0, m = start; t < n; t++, m += stride) {
+    let m = start;
+    const words = stride === 1 && n >= 16 ? maskWords(valid) : undefined;
+    if (words !== undefined) {
+      const end = start + n;
+      // Eight positions at a time where two mask words are all valid: two add chains, each
+      // taking pairs (see mask_words.ts).
+      for (; (m & 3) !== 0; m++) {
+        const ok = valid[m]!;
+        count += ok;
+        sum += xs[m]! * ok;
+      }
+      for (; m + 8 <= end; m += 8) {
+        const w = m >> 2;
+        if (words[w] === ALL_VALID && words[w + 1] === ALL_VALID) {
+          sum += xs[m]! + xs[m + 1]! + (xs[m + 2]! + xs[m + 3]!);
+          sum1 += xs[m + 4]! + xs[m + 5]! + (xs[m + 6]! + xs[m + 7]!);
+          count += 8;
+        } else {
+          for (let j = m; j < m + 8; j++) {
+            const ok = valid[j]!;
+            count += ok;
+            sum += xs[j]! * ok;
+          }
+        }
+      }
+    }
+    // The rest (all of it without the words), position by position.
+    for (let t = m - start; t < n; t++, m += stride) {
       const ok = valid[m]!;
       count += ok;
       sum += xs[m]! * ok;
     }
+    sum += sum1;
     if (Number.isFinite(sum)) {
       acc[0]! += sum;
       return count;
@@ -154,7 +184,39 @@ function foldExtremum(
     // never wins. A NaN (valid, or made by sign * x = +Infinity under the mask) sends the run
     // to the selecting loop below.
     let best = acc[0]!;
-    for (let t = 0, m = start; t < n; t++, m += stride) {
+    let m = start;
+    const words = stride === 1 && n >= 16 ? maskWords(valid) : undefined;
+    if (words !== undefined) {
+      // Four positions at a time where a mask word is all valid, on two max chains (see
+      // mask_words.ts); Math.max keeps a NaN as the loop below does.
+      const end = start + n;
+      let best1 = best;
+      for (; (m & 3) !== 0; m++) {
+        const ok = valid[m]!;
+        count += ok;
+        best = Math.max(best, sign * xs[m]! + LOSE[ok]!);
+      }
+      for (; m + 4 <= end; m += 4) {
+        if (words[m >> 2] === ALL_VALID) {
+          const a = sign * xs[m]!;
+          const b = sign * xs[m + 1]!;
+          const c = sign * xs[m + 2]!;
+          const d = sign * xs[m + 3]!;
+          best = Math.max(best, a, c);
+          best1 = Math.max(best1, b, d);
+          count += 4;
+        } else {
+          for (let j = m; j < m + 4; j++) {
+            const ok = valid[j]!;
+            count += ok;
+            best = Math.max(best, sign * xs[j]! + LOSE[ok]!);
+          }
+        }
+      }
+      best = Math.max(best, best1);
+    }
+    // The rest (all of it without the words), position by position.
+    for (let t = m - start; t < n; t++, m += stride) {
       const ok = valid[m]!;
       count += ok;
       best = Math.max(best, sign * xs[m]! + LOSE[ok]!);

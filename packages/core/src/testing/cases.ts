@@ -249,6 +249,37 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
     });
   }
 
+  // Long rows of one value whose mask runs through whole blocks of valid positions and whole
+  // blocks of padding, at starts that are not multiples of 4 (rows of 77): the block-at-a-time
+  // loops (cpu's mask words, SIMD steps) against the position-at-a-time ones, with NaN/±Inf
+  // inside valid blocks and inside padding blocks.
+  {
+    const n = 77;
+    const inf = Number.POSITIVE_INFINITY;
+    const nan = Number.NaN;
+    const x = randomFloats(rand, 6 * n);
+    const mask = new Array<number>(6 * n).fill(1);
+    x[1 * n + 40] = nan; // row 1: a valid NaN inside an all-valid block
+    x[2 * n + 50] = inf; // row 2: valid +Inf and -Inf
+    x[2 * n + 61] = -inf;
+    mask.fill(0, 3 * n + 37, 4 * n); // row 3: a valid prefix of 37, padding holding NaN/±Inf
+    x[3 * n + 40] = nan;
+    x[3 * n + 52] = inf;
+    x[3 * n + 70] = -inf;
+    for (let k = 0; k < n; k++) if (k % 16 >= 8) mask[4 * n + k] = 0; // row 4: 8 on, 8 off
+    x[4 * n + 9] = nan;
+    x[4 * n + 27] = inf;
+    x[5 * n + 33] = -inf; // row 5: one valid -Inf
+    add({
+      name: 'blocks of valid and masked positions with NaN/±Inf: [6,77] full-shape mask axis 1',
+      x,
+      xShape: [6, n],
+      mask,
+      maskShape: [6, n],
+      axis: 1,
+    });
+  }
+
   // All-masked rows give exactly 0 (and a 0 gradient).
   {
     const mask = randomMask(rand, 6 * 7, 0.7);
