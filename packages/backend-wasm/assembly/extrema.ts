@@ -16,11 +16,10 @@ import {
   setBlocks,
   setRuns,
   stride,
-  total,
   xBase,
 } from './layout';
 import { signFlip } from './reducers';
-import { maxLanes, maxRows, SPARSE } from './rows';
+import { branchOverMasked, maxLanes, maxRows } from './rows';
 
 /** Contiguous reduced axes: x [outer, reduce, mid, inner], mask [outer, reduce, mid]. */
 export function reduceBlocks(
@@ -73,7 +72,7 @@ function extremumRow(out: usize, base: usize, flip: i32): void {
     fillRow(out, inner, 0);
     return;
   }
-  const sparse = count * SPARSE < total;
+  const sparse = branchOverMasked(count);
   const rowBytes = inner << 2;
   const xStride = stride * rowBytes;
   fillRow(out, inner, -Infinity);

@@ -100,15 +100,24 @@ export function segmentStart(k: u32): usize {
 /** Valid positions among the reduced positions of the row at mask offset `base`. */
 export function countValid(base: usize): u32 {
   let count: u32 = 0;
+  let runs: u32 = 0;
   for (let k: u32 = 0; k < segments; k++) {
     let mp = maskBase + base + segmentStart(k);
+    let previous: u32 = 0;
     for (let r: u32 = 0; r < rows; r++) {
-      count += <u32>(load<u8>(mp) !== 0);
+      const valid = <u32>(load<u8>(mp) !== 0);
+      count += valid;
+      runs += valid & ~previous;
+      previous = valid;
       mp += stride;
     }
   }
+  validRuns = runs;
   return count;
 }
+
+/** The runs of consecutive valid positions in the slice countValid last counted. */
+export let validRuns: u32 = 0;
 
 /** Lanes all-ones where the 4 mask bytes at `p` are non-zero, else all-zeros. */
 export function maskLanes(p: usize): v128 {

@@ -6,7 +6,7 @@
 // each group of 4 lanes (then each remaining lane) the reduced positions of the output row are
 // walked with the state in registers, and the group is finished before the next starts; no
 // scratch. Pass 1 takes m (masked values become -Inf by selection, or are skipped by a branch
-// when the slice is sparse, rows.ts SPARSE; a valid NaN wins, as for maskedMax). Pass 2 walks the
+// when the slice is sparse, rows.ts branchOverMasked; a valid NaN wins, as for maskedMax). Pass 2 walks the
 // same column again, still in cache (a [256, 200, 64] slice is 51 KB), adding e^(x - m) <= 1 at
 // the valid positions only: it always branches over masked rows, as the ~40 instructions of an
 // exp cost more than a mispredicted branch, and a masked NaN/Inf is never read. Where m is not finite it is the result: -Inf (every valid value -Inf), +Inf (a valid
@@ -29,11 +29,17 @@ import {
   setBlocks,
   setRuns,
   stride,
-  total,
   xBase,
 } from './layout';
 import { expLanes, expScalar, logLanes, logScalar } from './math';
-import { maxLanes, narrow, nonFiniteLanes, promoteHigh, promoteLow, SPARSE } from './rows';
+import {
+  branchOverMasked,
+  maxLanes,
+  narrow,
+  nonFiniteLanes,
+  promoteHigh,
+  promoteLow,
+} from './rows';
 
 /** Contiguous reduced axes: x [outer, reduce, mid, inner], mask [outer, reduce, mid]. */
 export function reduceBlocks(
@@ -81,7 +87,7 @@ function logSumExpRow(out: usize, base: usize): void {
     return;
   }
   rowBase = base;
-  sparse = count * SPARSE < total;
+  sparse = branchOverMasked(count);
   let i: usize = 0;
   if (ASC_FEATURE_SIMD) {
     for (; i + 4 <= inner; i += 4) logSumExpLanes(out, i);

@@ -10,7 +10,7 @@
 // numbers, so the loops go column by column (as logsumexp.ts does): for each group of 4 lanes the
 // reduced positions of the output row are walked with the state in registers; no scratch. Masked
 // rows are selected away after the subtraction (a masked NaN/Inf never reaches a sum), or skipped
-// by a branch when the slice is sparse (rows.ts SPARSE).
+// by a branch when the slice is sparse (rows.ts branchOverMasked).
 //
 // Accuracy: float32 partials of at most ROWS_PER_PARTIAL rows go into float64 registers (as
 // sums.ts does into memory), and the mean and variance are finished in float64. A group whose
@@ -31,10 +31,9 @@ import {
   setBlocks,
   setRuns,
   stride,
-  total,
   xBase,
 } from './layout';
-import { narrow, nonFiniteLanes, promoteHigh, promoteLow, SPARSE } from './rows';
+import { branchOverMasked, narrow, nonFiniteLanes, promoteHigh, promoteLow } from './rows';
 
 /** Contiguous reduced axes: x [outer, reduce, mid, inner], mask [outer, reduce, mid]. */
 export function reduceBlocks(
@@ -89,7 +88,7 @@ function momentsRow(out: usize, out1: usize, base: usize): void {
     return;
   }
   rowBase = base;
-  sparse = count * SPARSE < total;
+  sparse = branchOverMasked(count);
   let i: usize = 0;
   if (ASC_FEATURE_SIMD) {
     const shift = firstValid(base);

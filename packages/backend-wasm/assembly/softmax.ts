@@ -273,7 +273,7 @@ function forwardRow(
   const shift: f32 = m === -Infinity ? 0 : m;
   // The sum is >= 1 when m is finite (e^0 = 1 exactly), NaN if a valid value is NaN.
   const sum = expSumPass(sp, yp, end, xs, shift, !log);
-  if (sum !== sum) {
+  if (Number.isNaN(sum)) {
     fillRow(yp, mp, n, xs, ms, NaN, masked);
     return;
   }

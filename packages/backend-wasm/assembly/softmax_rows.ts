@@ -151,8 +151,6 @@ export function storeExpConstants(at: usize): void {
  * expNegLanes with its constants passed in (log2e, magic, -ln2 high and low, c5..c1, cutoff;
  * the order storeExpConstants writes them in).
  */
-// @ts-expect-error: decorator
-@inline
 export function expNegWith(
   x: v128,
   log2e: v128,

@@ -29,7 +29,7 @@ import {
   xBase,
 } from './layout';
 import { dividesByCount } from './reducers';
-import { anyNonFinite, SPARSE, sumRows } from './rows';
+import { anyNonFinite, branchOverMasked, sumRows } from './rows';
 
 /**
  * Contiguous reduced axes: x [outer, reduce, mid, inner], mask [outer, reduce, mid]. Every forward
@@ -89,7 +89,7 @@ function sumRow(out: usize, acc: usize, base: usize, divide: bool): void {
     fillRow(out, inner, 0);
     return;
   }
-  const sparse = count * SPARSE < total;
+  const sparse = branchOverMasked(count);
   const divisor = divide ? count : 1;
   const rowBytes = inner << 2;
   const xStride = stride * rowBytes;
