@@ -252,12 +252,13 @@ export function conformanceCases(seed = 20261126): ConformanceCase[] {
   // Long rows of one value whose mask runs through whole blocks of valid positions and whole
   // blocks of padding, at starts that are not multiples of 4 (rows of 77): the block-at-a-time
   // loops (cpu's mask words, SIMD steps) against the position-at-a-time ones, with NaN/±Inf
-  // inside valid blocks and inside padding blocks.
+  // inside valid blocks and inside padding blocks. Its values come from a generator of its own,
+  // so adding it left the data of the cases after it unchanged.
   {
     const n = 77;
     const inf = Number.POSITIVE_INFINITY;
     const nan = Number.NaN;
-    const x = randomFloats(rand, 6 * n);
+    const x = randomFloats(seededRandom(7777), 6 * n);
     const mask = new Array<number>(6 * n).fill(1);
     x[1 * n + 40] = nan; // row 1: a valid NaN inside an all-valid block
     x[2 * n + 50] = inf; // row 2: valid +Inf and -Inf
