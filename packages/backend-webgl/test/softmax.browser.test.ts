@@ -176,7 +176,8 @@ describe('masked softmax kernels (webgl)', () => {
 
   it('compiles one shader per structure, not per shape', async () => {
     // Our programs only: tfjs's own (uploads, packing dy) are compiled per texture layout.
-    const ours = /^(RowPassProgram|RowMergeProgram|SoftmaxOutputProgram|SoftmaxGradProgram)_/;
+    const ours =
+      /^(RowPassProgram|RowMergeProgram|OnlineRow(Pass|Merge)Program|Softmax(Packed)?(Output|Grad)Program)_/;
     const binaries = () =>
       Object.keys(
         (webgl() as unknown as { binaryCache: Record<string, unknown> }).binaryCache,
@@ -197,9 +198,12 @@ describe('masked softmax kernels (webgl)', () => {
       }
       dispose([x, mask]);
     };
-    // One row window, then two (a first pass and a merge pass).
-    await run(2, 5);
-    await run(2, 300);
+    // One row window, then two (a first pass and a merge pass); an even number of rows (packed
+    // output), an odd one (unpacked), and b = 1 (the mask [1, 1, n] broadcasts along every row).
+    for (const b of [2, 3, 1]) {
+      await run(b, 5);
+      await run(b, 300);
+    }
     const first = binaries();
     expect(first).toBeGreaterThan(0);
     for (const [b, n] of [
@@ -207,6 +211,8 @@ describe('masked softmax kernels (webgl)', () => {
       [5, 100],
       [3, 600],
       [1, 257],
+      [4, 100],
+      [6, 600],
     ] as const) {
       await run(b, n);
     }

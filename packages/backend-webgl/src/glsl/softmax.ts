@@ -121,35 +121,98 @@ export const ROW_REDUCERS: Record<RowReducerName, RowReducer> = {
 };
 
 /**
- * The forward output at a position of a row with status/sum `s` (ROW_EMPTY, ROW_NAN, or the
- * exp-sum) and finite shift `rowM(row)`; `valid` its mask, `readX(e)` its logit (read only when
- * valid).
+ * GLSL `float forwardAt(bool valid, float v, float m, float s, float r)`: the forward output at
+ * a position of a row with status/sum `s` (ROW_EMPTY, ROW_NAN, or the exp-sum), finite shift `m`
+ * and `r = rowScale(s)`; `valid` its mask, `v` its logit, used only when valid in a normal row
+ * (so a caller may pass anything, even NaN, elsewhere). `rowScale` is per row (log s, or 1 / s)
+ * so that a program writing several elements of a row computes it once: log and division cost
+ * more than the rest of an element on a CPU emulation. (exp(d) * (1 / s) rounds twice: well
+ * within float32 tolerance.)
  */
-export function forwardExpr(log: boolean): string {
+export function forwardAt(log: boolean): string {
   const zero = log ? '-uInf' : '0.0';
-  const normal = log ? 'd - log(s)' : 'expNonPositive(d) / s';
+  const normal = log ? 'd - r' : 'expNonPositive(d) * r';
   return `
+      float rowScale(float s) {
+        return s > 0.0 ? ${log ? 'log(s)' : '1.0 / s'} : 0.0;
+      }
+      float forwardAt(bool valid, float v, float m, float s, float r) {
         if (s == ${ROW_EMPTY}.0) {
-          result = 0.0;
-        } else if (!valid) {
-          result = ${zero};
-        } else if (s == ${ROW_NAN}.0) {
-          result = NAN;
-        } else {
-          float v = readX(e);
-          if (s == 0.0 || v == -uInf) {
-            result = ${zero};
-          } else {
-            float d = v - rowM(row);
-            result = ${normal};
-          }
-        }`;
+          return 0.0;
+        }
+        if (!valid) {
+          return ${zero};
+        }
+        if (s == ${ROW_NAN}.0) {
+          return NAN;
+        }
+        if (s == 0.0 || v == -uInf) {
+          return ${zero};
+        }
+        float d = v - m;
+        return ${normal};
+      }`;
 }
 
 /**
- * dx at a valid position from its dy (`readDy(e)`), y (`readY(e)`) and the row's statistic t (sum
- * of y * dy, or of dy).
- * log: exp(y) for y <= 0 (NaN y stays NaN, so a NaN row's dx is NaN as the reference's).
+ * GLSL `float gradAt(float dy, float y, float t)`: dx at a valid position from its dy, y and the
+ * row's statistic t (sum of y * dy, or of dy). log: exp(y) for y <= 0 (NaN y stays NaN, so a NaN
+ * row's dx is NaN as the reference's).
  */
-export const gradExpr = (log: boolean): string =>
-  log ? 'readDy(e) - expNonPositive(readY(e)) * t' : 'readY(e) * (readDy(e) - t)';
+export const gradAt = (log: boolean): string => `
+      float gradAt(float dy, float y, float t) {
+        return ${log ? 'dy - expNonPositive(y) * t' : 'y * (dy - t)'};
+      }`;
+
+/**
+ * The forward's row statistics in one pass (the packed path): the running max over valid finite
+ * logits with the sum of exp(x - max) rescaled whenever the max grows ("online softmax"), one
+ * read of x and the mask instead of two. State per row: `mx_h`, `acc_h`, `found_h`, `bad_h`,
+ * `any_h` (h the row of the pair). Each term and each rescale factor is exp of a non-positive
+ * number (<= 1, no overflow); a window's or partial's sum and status are as expSum's, its max is
+ * finite (0 when the window has no valid finite logit). A partial or the final result is the pair
+ * (max, sum/status).
+ */
+export const onlineInit = (h: number): string =>
+  `float mx_${h} = 0.0; float acc_${h} = 0.0; bool found_${h} = false; bool bad_${h} = false;
+        bool any_${h} = false;`;
+
+/** GLSL folding (max `m`, sum `s` >= 0 of exp(. - m), s > 0 when there is a finite term). */
+const onlineAdd = (h: number, m: string, s: string): string => `if (!found_${h}) {
+              mx_${h} = ${m};
+              found_${h} = true;
+            }
+            float d_${h} = ${m} - mx_${h};
+            float e_${h} = expNonPositive(-abs(d_${h}));
+            if (d_${h} > 0.0) {
+              acc_${h} = acc_${h} * e_${h} + ${s};
+              mx_${h} = ${m};
+            } else {
+              acc_${h} += ${s} * e_${h};
+            }`;
+
+/** GLSL folding the valid logit `v` into row h (a valid -Inf adds exp(-Inf) = 0). */
+export const onlineFold = (h: number, v: string): string => `any_${h} = true;
+          if (${v} > -uInf && ${v} < uInf) {
+            ${onlineAdd(h, v, '1.0')}
+          } else if (!(${v} == -uInf)) {
+            bad_${h} = true;
+          }`;
+
+/** GLSL folding the partial (max `pm`, sum/status `ps`) into row h. */
+export const onlineMerge = (
+  h: number,
+  pm: string,
+  ps: string,
+): string => `if (${ps} == ${ROW_NAN}.0) {
+            bad_${h} = true;
+          } else if (${ps} >= 0.0) {
+            any_${h} = true;
+            if (${ps} > 0.0) {
+              ${onlineAdd(h, pm, ps)}
+            }
+          }`;
+
+/** GLSL vec2 of row h's (max, sum/status): a partial or the final result. */
+export const onlineResult = (h: number): string =>
+  `vec2(mx_${h}, bad_${h} ? ${ROW_NAN}.0 : any_${h} ? acc_${h} : ${ROW_EMPTY}.0)`;

@@ -7,27 +7,43 @@ import {
   type SoftmaxGeometry,
   softmaxGeometry,
 } from '@masked-ops/core';
-import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
 import { env, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { ROW_REDUCERS, type RowReducerName } from '../glsl/softmax.js';
+import { uploadPacked } from '../packed.js';
 import { flatView, run } from '../passes.js';
-import { MAX_WINDOW } from '../programs/base.js';
+import { MAX_WINDOW, type MaskedProgram } from '../programs/base.js';
 import {
   type ElementLayout,
+  ONLINE_WINDOW,
+  OnlineRowMergeProgram,
+  OnlineRowPassProgram,
+  type PackedLayout,
   RowMergeProgram,
   RowPassProgram,
   SoftmaxGradProgram,
   SoftmaxOutputProgram,
+  SoftmaxPackedGradProgram,
+  SoftmaxPackedOutputProgram,
 } from '../programs/softmax.js';
 
 /**
  * The masked softmax kernels for 'webgl' (docs/SPEC.md "Masked softmax"), one driver per
- * direction parameterised by the row's `log`. Forward: the row max over valid finite logits, the
- * row's sum of exp(x - max) with its status (glsl/softmax.ts), then one elementwise pass writing y
- * from x, the mask and the two row statistics. Gradient: one row sum over valid positions (y * dy,
- * or dy), then one elementwise pass. Versus tfjs's softmax (max, sub, exp, sum, div: five
- * programs, three of them writing x-sized textures), x is read three times and only y is written
- * at full size. All tensors are read flat and unpacked (a packed input is unpacked first).
+ * direction parameterised by the row's `log`. Two layouts:
+ * - packed (softmax along the last axis, an even number of rows, tfjs packing: see packedLayout):
+ *   one online pass gives each row's max over valid finite logits and sum of exp(x - max) with
+ *   its status (glsl/softmax.ts onlineFold), two rows per invocation, written as a packed
+ *   [R, 2]; then one elementwise pass writes y as a packed texture, four elements per
+ *   invocation. x is read twice. Inputs already in (or uploaded to, as tfjs uploads for its
+ *   packed programs) a packed texture of the layout are read raw (runRaw): x and a full mask,
+ *   and in the gradient y (the packed forward output), dy and a full mask, one read per four
+ *   elements instead of an unpack pass.
+ * - unpacked (anything else): a row max pass, an exp-sum pass, one elementwise pass.
+ * Versus tfjs's softmax (max, sub, exp, sum, div: five programs, three of them writing x-sized
+ * textures), only y is written at full size. On a CPU emulation (SwiftShader) what costs is
+ * invocations and the work each does (divisions above all), so the packed layout's quarter of
+ * the invocations and the single statistics pass are what make the fused op faster than
+ * tf.softmax there. Other inputs are read flat and unpacked (a packed one is unpacked first).
  */
 
 const product = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
@@ -44,15 +60,17 @@ function rowReduce(
   g: SoftmaxGeometry,
   named: Record<string, TensorInfo>,
   finalShape: number[],
+  raw: readonly string[] = [],
 ): TensorInfo {
   const r = ROW_REDUCERS[reducer];
   const names = ['mask', ...r.elementInputs, ...(r.rowInput ? [r.rowInput] : [])];
   const rows = g.outer * g.inner;
   let windows = Math.ceil(g.n / MAX_WINDOW);
-  let out = run(
+  let out = runRaw(
     backend,
-    new RowPassProgram({ reducer, geometry: g, windows, finalShape }),
+    new RowPassProgram({ reducer, geometry: g, windows, finalShape, raw }),
     names.map((n) => named[n]!),
+    raw.map((n) => named[n]!),
   );
   try {
     while (windows > 1) {
@@ -73,6 +91,117 @@ function rowReduce(
     throw e;
   }
   return out;
+}
+
+/**
+ * The packed forward's row statistics: a packed [R, 2] of each row's (max, sum/status), from the
+ * online pass over windows of ONLINE_WINDOW positions, then merge passes of up to MAX_WINDOW
+ * windows (as rowReduce). Owned by the caller.
+ */
+function onlineReduce(
+  backend: MathBackendWebGL,
+  g: SoftmaxGeometry,
+  rows: number,
+  x: TensorInfo,
+  mask: TensorInfo,
+  raw: readonly string[],
+): TensorInfo {
+  let windows = Math.ceil(g.n / ONLINE_WINDOW);
+  const rawX = raw.includes('x');
+  const rawMask = raw.includes('mask');
+  let out = runRaw(
+    backend,
+    new OnlineRowPassProgram(g, rows, windows, rawX, rawMask),
+    [mask, x],
+    [...(rawX ? [x] : []), ...(rawMask ? [mask] : [])],
+  );
+  try {
+    while (windows > 1) {
+      const windowsOut = Math.ceil(windows / MAX_WINDOW);
+      const next = runRaw(
+        backend,
+        new OnlineRowMergeProgram(rows, windows, windowsOut),
+        [out],
+        [out],
+      );
+      backend.disposeIntermediateTensorInfo(out);
+      out = next;
+      windows = windowsOut;
+    }
+  } catch (e) {
+    backend.disposeIntermediateTensorInfo(out);
+    throw e;
+  }
+  return out;
+}
+
+/**
+ * Views of the inputs for the packed layout: each in `candidates` that is in a packed texture of
+ * the layout, or still on the CPU and uploaded packed (as tfjs uploads for its packed programs),
+ * is viewed as [rows, n] and read raw (its name in `raw`); the others are flat unpacked views
+ * (textureView).
+ */
+function packedViews(
+  backend: MathBackendWebGL,
+  tensors: Record<string, TensorInfo>,
+  candidates: readonly string[],
+  rows: number,
+  n: number,
+  temps: TensorInfo[],
+): { views: Record<string, TensorInfo>; raw: string[] } {
+  const views: Record<string, TensorInfo> = {};
+  const raw: string[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    if (candidates.includes(name)) {
+      uploadPacked(backend, t);
+      if (isPackedRows(backend, t, rows, n)) {
+        views[name] = { dataId: t.dataId, shape: [rows, n], dtype: t.dtype };
+        raw.push(name);
+        continue;
+      }
+    }
+    views[name] = textureView(backend, t, temps);
+  }
+  return { views, raw };
+}
+
+/**
+ * Runs a program reading `raw` (packed textures) raw (programs/softmax.ts rawCursorStart). tfjs
+ * unpacks a packed input of an unpacked program first (a full pass over it), so for the run
+ * they are presented as unpacked: their texData's isPacked is restored right after, before any
+ * disposal (the texture manager files textures by packing).
+ */
+function runRaw(
+  backend: MathBackendWebGL,
+  program: MaskedProgram,
+  inputs: TensorInfo[],
+  raw: readonly TensorInfo[],
+): TensorInfo {
+  const data = raw.map((t) => backend.texData.get(t.dataId));
+  for (const d of data) d.isPacked = false;
+  try {
+    return run(backend, program, inputs);
+  } finally {
+    for (const d of data) d.isPacked = true;
+  }
+}
+
+/**
+ * Whether `t` is in a packed texture of the packed layout [rows, n] (tfjs's texture shape of it,
+ * no offset, and its logical shape a free reshape of it, tfjs's rule for reading a packed texture
+ * under another shape): x from a packed op or uploaded packed, the packed forward output as the
+ * gradient's y. Such inputs are read raw instead of unpacked.
+ */
+function isPackedRows(backend: MathBackendWebGL, t: TensorInfo, rows: number, n: number): boolean {
+  const data = backend.texData.get(t.dataId);
+  return (
+    data.isPacked === true &&
+    data.texture != null &&
+    data.slice == null &&
+    data.texShape?.[0] === rows &&
+    data.texShape?.[1] === n + (n % 2) &&
+    webgl_util.isReshapeFree(data.shape, [rows, n])
+  );
 }
 
 /**
@@ -120,6 +249,30 @@ function elementLayout(
   return { kind: 'flat', shape: r > 1 && c > 1 && r * c === size ? [r, c] : [size] };
 }
 
+/**
+ * The packed elementwise layout (programs/softmax.ts PackedLayout) when it applies: tfjs packs
+ * (WEBGL_PACK), softmax along the last axis, an even number of rows, tfjs lays a packed [R, n]
+ * out as one texel per 2x2 block with no squarifying, and the packed [R, n] is a free reshape of
+ * the logits' shape (tfjs's own rule: the result is returned as a view). Else null: the unpacked
+ * layout.
+ */
+function packedLayout(
+  g: SoftmaxGeometry,
+  shape: readonly number[],
+  backend: MathBackendWebGL,
+  inputs: Record<string, TensorInfo>,
+): PackedLayout | null {
+  const rows = g.outer;
+  if (!env().getBool('WEBGL_PACK') || g.inner !== 1 || rows % 2 !== 0) return null;
+  const out = [rows, g.n];
+  const [r, c] = webgl_util.getTextureShapeFromLogicalShape(out, true);
+  if (r !== rows || c !== g.n + (g.n % 2) || !webgl_util.isReshapeFree(out, [...shape])) {
+    return null;
+  }
+  const direct = Object.keys(inputs).filter((n) => hasLayout(backend, inputs[n]!, out));
+  return { rows, direct };
+}
+
 /** The row statistics' shape for a layout: [R, j] or [R] for 'rows' (see ElementLayout). */
 const statsShape = (g: SoftmaxGeometry, layout: ElementLayout): number[] =>
   layout.kind === 'rows' && layout.split
@@ -138,7 +291,10 @@ function withTemps<T>(backend: MathBackendWebGL, body: (temps: TensorInfo[]) => 
   }
 }
 
-/** The flat unpacked output as a tensor of `shape` (a free view: unpacked is row-major). */
+/**
+ * The output as a tensor of `shape`: a free view (unpacked textures are row-major; a packed
+ * output is used only where tfjs's reshape is free, see packedLayout).
+ */
 const asShape = (out: TensorInfo, shape: number[]): TensorInfo => ({
   dataId: out.dataId,
   shape,
@@ -155,22 +311,38 @@ export function maskedSoftmaxKernel(row: MaskedSoftmaxRow): KernelFunc {
     }
     const g = softmaxGeometry(logits.shape, mask.shape, axis);
     return withTemps(webgl, (temps) => {
+      const fullMask = product(mask.shape) === product(logits.shape);
+      const packable = packedLayout(g, logits.shape, webgl, {});
+      if (packable) {
+        // x (and a full mask, read along with x) raw when in, or uploaded to, a packed texture
+        // of the layout (as tfjs uploads for its packed programs).
+        const rows = packable.rows;
+        const first = packedViews(webgl, { logits }, ['logits'], rows, g.n, temps);
+        const x = first.views['logits']!;
+        const rawX = first.raw.length > 0;
+        const rawM = rawX && fullMask ? ['mask'] : [];
+        const second = packedViews(webgl, { mask }, rawM, rows, g.n, temps);
+        const m = second.views['mask']!;
+        const raw = [...(rawX ? ['x'] : []), ...second.raw];
+        const read: Record<string, TensorInfo> = fullMask ? { x, mask: m } : { x };
+        const packed = { ...packedLayout(g, logits.shape, webgl, read)!, raw };
+        const stats = onlineReduce(webgl, g, rows, x, m, raw);
+        temps.push(stats);
+        const program = new SoftmaxPackedOutputProgram(g, packed, fullMask, row.log);
+        const rawTensors = [stats, ...(rawX ? [x] : []), ...(second.raw.length ? [m] : [])];
+        return asShape(runRaw(webgl, program, [x, m, stats], rawTensors), logits.shape);
+      }
       const x = textureView(webgl, logits, temps);
       const m = textureView(webgl, mask, temps);
-      const fullMask = product(mask.shape) === product(logits.shape);
-      const layout = elementLayout(webgl, g, x, fullMask ? { x, mask: m } : { x });
+      const read: Record<string, TensorInfo> = fullMask ? { x, mask: m } : { x };
+      const layout = elementLayout(webgl, g, x, read);
       const rowsShape = statsShape(g, layout);
       const shift = rowReduce(webgl, 'max', g, { x, mask: m }, rowsShape);
       temps.push(shift);
       const sums = rowReduce(webgl, 'expSum', g, { x, mask: m, m: shift }, rowsShape);
       temps.push(sums);
-      const out = run(webgl, new SoftmaxOutputProgram(g, layout, fullMask, row.log), [
-        x,
-        m,
-        shift,
-        sums,
-      ]);
-      return asShape(out, logits.shape);
+      const program = new SoftmaxOutputProgram(g, layout, fullMask, row.log);
+      return asShape(run(webgl, program, [x, m, shift, sums]), logits.shape);
     });
   };
 }
@@ -185,23 +357,33 @@ export function maskedSoftmaxGradKernel(row: MaskedSoftmaxRow): KernelFunc {
     }
     const g = softmaxGeometry(y.shape, mask.shape, axis);
     return withTemps(webgl, (temps) => {
-      const named = {
-        dy: textureView(webgl, dy, temps),
-        mask: textureView(webgl, mask, temps),
-        y: textureView(webgl, y, temps),
-      };
       const fullMask = product(mask.shape) === product(y.shape);
-      const { mask: m, ...values } = named;
-      const layout = elementLayout(webgl, g, named.y, fullMask ? named : values);
-      const t = rowReduce(webgl, row.log ? 'sum' : 'dot', g, named, statsShape(g, layout));
+      // Packed layout: y (the packed forward output), dy (uploaded packed if on the CPU) and a
+      // full mask read raw when in a packed texture of the layout (see packedViews).
+      const packable = packedLayout(g, y.shape, webgl, {});
+      const candidates = packable ? ['y', 'dy', ...(fullMask ? ['mask'] : [])] : [];
+      const { views, raw } = packedViews(
+        webgl,
+        { dy, mask, y },
+        candidates,
+        packable?.rows ?? 0,
+        g.n,
+        temps,
+      );
+      const named = { dy: views['dy']!, mask: views['mask']!, y: views['y']! };
+      const { mask: _, ...values } = named;
+      const read = fullMask ? named : values;
+      const packed = packable && { ...packedLayout(g, y.shape, webgl, read)!, raw };
+      const layout = packed ? null : elementLayout(webgl, g, named.y, read);
+      const rowsShape = layout ? statsShape(g, layout) : [g.outer / 2, 2];
+      const t = rowReduce(webgl, row.log ? 'sum' : 'dot', g, named, rowsShape, raw);
       temps.push(t);
-      const out = run(webgl, new SoftmaxGradProgram(g, layout, fullMask, row.log), [
-        named.dy,
-        named.mask,
-        named.y,
-        t,
-      ]);
-      return asShape(out, y.shape);
+      const program = layout
+        ? new SoftmaxGradProgram(g, layout, fullMask, row.log)
+        : new SoftmaxPackedGradProgram(g, packed!, fullMask, row.log);
+      const inputs = [named.dy, named.mask, named.y, t];
+      const rawTensors = raw.map((n) => named[n as keyof typeof named]);
+      return asShape(runRaw(webgl, program, inputs, rawTensors), y.shape);
     });
   };
 }
