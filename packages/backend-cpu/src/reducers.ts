@@ -121,7 +121,7 @@ function foldSum(
     if (words !== undefined) {
       const end = start + n;
       // Eight positions at a time where two mask words are all valid: two add chains, each
-      // taking pairs (see mask_words.ts).
+      // taking pairs (see mask_words.ts); none where both are all padding.
       for (; (m & 3) !== 0; m++) {
         const ok = valid[m]!;
         count += ok;
@@ -133,7 +133,7 @@ function foldSum(
           sum += xs[m]! + xs[m + 1]! + (xs[m + 2]! + xs[m + 3]!);
           sum1 += xs[m + 4]! + xs[m + 5]! + (xs[m + 6]! + xs[m + 7]!);
           count += 8;
-        } else {
+        } else if ((words[w]! | words[w + 1]!) !== 0) {
           for (let j = m; j < m + 8; j++) {
             const ok = valid[j]!;
             count += ok;
@@ -188,7 +188,7 @@ function foldExtremum(
     const words = stride === 1 && n >= 16 ? maskWords(valid) : undefined;
     if (words !== undefined) {
       // Four positions at a time where a mask word is all valid, on two max chains (see
-      // mask_words.ts); Math.max keeps a NaN as the loop below does.
+      // mask_words.ts; Math.max keeps a NaN as the loop below does); none where it is padding.
       const end = start + n;
       let best1 = best;
       for (; (m & 3) !== 0; m++) {
@@ -205,7 +205,7 @@ function foldExtremum(
           best = Math.max(best, a, c);
           best1 = Math.max(best1, b, d);
           count += 4;
-        } else {
+        } else if (words[m >> 2] !== 0) {
           for (let j = m; j < m + 4; j++) {
             const ok = valid[j]!;
             count += ok;
