@@ -129,8 +129,8 @@ export function expNegLanes(x: v128): v128 {
 // to the vector register and a shuffle: three instructions on the ports the exp itself needs),
 // and sinks splats of constants into the loop too. A hot loop therefore takes the exp's constants
 // from memory into locals before it starts (as XNNPACK takes them from its params), which V8
-// keeps in registers: about 5% off the forward. storeExpConstants writes them; loadExpConstant
-// reads the i-th.
+// keeps in registers: about 5% off the forward. storeExpConstants writes them at the start of
+// the call; softmax.ts's exp-sum pass loads them and passes them to expNegWith.
 
 /** Writes the exp's ten constants, each as four lanes, at `at` (SOFTMAX_EXP_WORDS words). */
 export function storeExpConstants(at: usize): void {
