@@ -65,23 +65,37 @@ function rowReduce(
   const r = ROW_REDUCERS[reducer];
   const names = ['mask', ...r.elementInputs, ...(r.rowInput ? [r.rowInput] : [])];
   const rows = g.outer * g.inner;
-  let windows = Math.ceil(g.n / MAX_WINDOW);
-  let out = runRaw(
+  const windows = Math.ceil(g.n / MAX_WINDOW);
+  const out = runRaw(
     backend,
     new RowPassProgram({ reducer, geometry: g, windows, finalShape, raw }),
     names.map((n) => named[n]!),
     raw.map((n) => named[n]!),
   );
+  return mergeWindows(backend, out, windows, (partials, windowsIn, windowsOut) =>
+    // The merge reads the partials flat (unpacked textures are row-major: a free view).
+    run(backend, new RowMergeProgram({ reducer, rows, windowsIn, windowsOut, finalShape }), [
+      { dataId: partials.dataId, shape: [rows * windowsIn], dtype: partials.dtype },
+    ]),
+  );
+}
+
+/**
+ * Merge passes of up to MAX_WINDOW window results each, until one is left per row: `merge` runs
+ * one pass over `partials`. Each pass's input is disposed once the next exists; on an error the
+ * latest one is, so nothing leaks. The result is owned by the caller.
+ */
+function mergeWindows(
+  backend: MathBackendWebGL,
+  first: TensorInfo,
+  windows: number,
+  merge: (partials: TensorInfo, windowsIn: number, windowsOut: number) => TensorInfo,
+): TensorInfo {
+  let out = first;
   try {
     while (windows > 1) {
       const windowsOut = Math.ceil(windows / MAX_WINDOW);
-      // The merge reads the partials flat (unpacked textures are row-major: a free view).
-      const flat = { dataId: out.dataId, shape: [rows * windows], dtype: out.dtype };
-      const next = run(
-        backend,
-        new RowMergeProgram({ reducer, rows, windowsIn: windows, windowsOut, finalShape }),
-        [flat],
-      );
+      const next = merge(out, windows, windowsOut);
       backend.disposeIntermediateTensorInfo(out);
       out = next;
       windows = windowsOut;
@@ -106,33 +120,18 @@ function onlineReduce(
   mask: TensorInfo,
   raw: readonly string[],
 ): TensorInfo {
-  let windows = Math.ceil(g.n / ONLINE_WINDOW);
+  const windows = Math.ceil(g.n / ONLINE_WINDOW);
   const rawX = raw.includes('x');
   const rawMask = raw.includes('mask');
-  let out = runRaw(
+  const first = runRaw(
     backend,
     new OnlineRowPassProgram(g, rows, windows, rawX, rawMask),
     [mask, x],
     [...(rawX ? [x] : []), ...(rawMask ? [mask] : [])],
   );
-  try {
-    while (windows > 1) {
-      const windowsOut = Math.ceil(windows / MAX_WINDOW);
-      const next = runRaw(
-        backend,
-        new OnlineRowMergeProgram(rows, windows, windowsOut),
-        [out],
-        [out],
-      );
-      backend.disposeIntermediateTensorInfo(out);
-      out = next;
-      windows = windowsOut;
-    }
-  } catch (e) {
-    backend.disposeIntermediateTensorInfo(out);
-    throw e;
-  }
-  return out;
+  return mergeWindows(backend, first, windows, (partials, windowsIn, windowsOut) =>
+    runRaw(backend, new OnlineRowMergeProgram(rows, windowsIn, windowsOut), [partials], [partials]),
+  );
 }
 
 /**
