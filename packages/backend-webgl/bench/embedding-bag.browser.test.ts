@@ -22,26 +22,11 @@ import {
   tensor,
 } from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
+import { median } from './timing.js';
 
 beforeAll(async () => {
   expect(await setBackend('webgl')).toBe(true);
 });
-
-const ROUNDS = 7;
-
-async function median(fn: () => Tensor, rounds = ROUNDS): Promise<number> {
-  const times: number[] = [];
-  for (let r = 0; r < rounds + 1; r++) {
-    const t0 = performance.now();
-    const out = fn();
-    await out.data();
-    const t = performance.now() - t0;
-    out.dispose();
-    if (r > 0) times.push(t); // the first round compiles the shaders
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
 
 const SHAPES: [number, number, number, number][] = [
   // [bags, ids per bag, dim, vocabulary]

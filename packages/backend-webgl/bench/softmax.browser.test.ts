@@ -24,6 +24,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
 import { webglSoftmaxKernelConfigs } from '../src/kernels/softmax.js';
+import { median } from './timing.js';
 
 for (const c of webglSoftmaxKernelConfigs) {
   if (getKernel(c.kernelName, 'webgl') === undefined) registerKernel(c);
@@ -32,22 +33,6 @@ for (const c of webglSoftmaxKernelConfigs) {
 beforeAll(async () => {
   expect(await setBackend('webgl')).toBe(true);
 });
-
-const ROUNDS = 7;
-
-async function median(fn: () => Tensor, rounds = ROUNDS): Promise<number> {
-  const times: number[] = [];
-  for (let r = 0; r < rounds + 1; r++) {
-    const t0 = performance.now();
-    const out = fn();
-    await out.data();
-    const t = performance.now() - t0;
-    out.dispose();
-    if (r > 0) times.push(t); // the first round compiles the shaders
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
 
 /** softmax(where(mask, x, -1e9)) with rows that have no valid position zeroed. */
 const composite = (x: Tensor, mask: Tensor): Tensor =>
