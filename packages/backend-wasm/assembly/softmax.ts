@@ -177,46 +177,14 @@ function expSumPass(sp: usize, yp: usize, n: usize, xs: usize, shift: f32, keep:
           k = steps; // the row's last step
           break;
         }
-        const e0 = expNegWith(f32x4.sub(v128.load(p), sv), kL, kM, kH, kO, k5, k4, k3, k2, k1, kC);
-        const e1 = expNegWith(
-          f32x4.sub(v128.load(p, 16), sv),
-          kL,
-          kM,
-          kH,
-          kO,
-          k5,
-          k4,
-          k3,
-          k2,
-          k1,
-          kC,
-        );
-        const e2 = expNegWith(
-          f32x4.sub(v128.load(p, 32), sv),
-          kL,
-          kM,
-          kH,
-          kO,
-          k5,
-          k4,
-          k3,
-          k2,
-          k1,
-          kC,
-        );
-        const e3 = expNegWith(
-          f32x4.sub(v128.load(p, 48), sv),
-          kL,
-          kM,
-          kH,
-          kO,
-          k5,
-          k4,
-          k3,
-          k2,
-          k1,
-          kC,
-        );
+        const d0 = f32x4.sub(v128.load(p), sv);
+        const d1 = f32x4.sub(v128.load(p, 16), sv);
+        const d2 = f32x4.sub(v128.load(p, 32), sv);
+        const d3 = f32x4.sub(v128.load(p, 48), sv);
+        const e0 = expNegWith(d0, kL, kM, kH, kO, k5, k4, k3, k2, k1, kC);
+        const e1 = expNegWith(d1, kL, kM, kH, kO, k5, k4, k3, k2, k1, kC);
+        const e2 = expNegWith(d2, kL, kM, kH, kO, k5, k4, k3, k2, k1, kC);
+        const e3 = expNegWith(d3, kL, kM, kH, kO, k5, k4, k3, k2, k1, kC);
         if (keep) {
           v128.store(q, e0);
           v128.store(q, e1, 16);
