@@ -30,7 +30,7 @@ import {
 /**
  * The masked softmax kernels for 'webgl' (docs/SPEC.md "Masked softmax"), one driver per
  * direction parameterised by the row's `log`. Two layouts:
- * - packed (softmax along the last axis, an even number of rows, tfjs packing: see packedLayout):
+ * - packed (softmax along the last axis, an even number of rows, tfjs packing: see packedRows):
  *   one online pass gives each row's max over valid finite logits and sum of exp(x - max) with
  *   its status (glsl/softmax.ts onlineFold), two rows per invocation, written as a packed
  *   [R, 2]; then one elementwise pass writes y as a packed texture, four elements per
@@ -249,18 +249,13 @@ function elementLayout(
 }
 
 /**
- * The packed elementwise layout (programs/softmax.ts PackedLayout) when it applies: tfjs packs
- * (WEBGL_PACK), softmax along the last axis, an even number of rows, tfjs lays a packed [R, n]
- * out as one texel per 2x2 block with no squarifying, and the packed [R, n] is a free reshape of
- * the logits' shape (tfjs's own rule: the result is returned as a view). Else null: the unpacked
- * layout.
+ * The rows R of the packed elementwise layout [R, n] (programs/softmax.ts PackedLayout) when it
+ * applies: tfjs packs (WEBGL_PACK), softmax along the last axis, an even number of rows, tfjs
+ * lays a packed [R, n] out as one texel per 2x2 block with no squarifying, and the packed [R, n]
+ * is a free reshape of the logits' shape (tfjs's own rule: the result is returned as a view).
+ * Else null: the unpacked layout.
  */
-function packedLayout(
-  g: SoftmaxGeometry,
-  shape: readonly number[],
-  backend: MathBackendWebGL,
-  inputs: Record<string, TensorInfo>,
-): PackedLayout | null {
+function packedRows(g: SoftmaxGeometry, shape: readonly number[]): number | null {
   const rows = g.outer;
   if (!env().getBool('WEBGL_PACK') || g.inner !== 1 || rows % 2 !== 0) return null;
   const out = [rows, g.n];
@@ -268,8 +263,19 @@ function packedLayout(
   if (r !== rows || c !== g.n + (g.n % 2) || !webgl_util.isReshapeFree(out, [...shape])) {
     return null;
   }
-  const direct = Object.keys(inputs).filter((n) => hasLayout(backend, inputs[n]!, out));
-  return { rows, direct };
+  return rows;
+}
+
+/** The packed layout [rows, n]: which of `inputs` have its texture layout, and the raw ones. */
+function packedLayout(
+  backend: MathBackendWebGL,
+  rows: number,
+  n: number,
+  inputs: Record<string, TensorInfo>,
+  raw: readonly string[],
+): PackedLayout {
+  const direct = Object.keys(inputs).filter((k) => hasLayout(backend, inputs[k]!, [rows, n]));
+  return { rows, direct, raw };
 }
 
 /** The row statistics' shape for a layout: [R, j] or [R] for 'rows' (see ElementLayout). */
@@ -292,7 +298,7 @@ function withTemps<T>(backend: MathBackendWebGL, body: (temps: TensorInfo[]) => 
 
 /**
  * The output as a tensor of `shape`: a free view (unpacked textures are row-major; a packed
- * output is used only where tfjs's reshape is free, see packedLayout).
+ * output is used only where tfjs's reshape is free, see packedRows).
  */
 const asShape = (out: TensorInfo, shape: number[]): TensorInfo => ({
   dataId: out.dataId,
@@ -311,11 +317,10 @@ export function maskedSoftmaxKernel(row: MaskedSoftmaxRow): KernelFunc {
     const g = softmaxGeometry(logits.shape, mask.shape, axis);
     return withTemps(webgl, (temps) => {
       const fullMask = product(mask.shape) === product(logits.shape);
-      const packable = packedLayout(g, logits.shape, webgl, {});
-      if (packable) {
+      const rows = packedRows(g, logits.shape);
+      if (rows !== null) {
         // x (and a full mask, read along with x) raw when in, or uploaded to, a packed texture
         // of the layout (as tfjs uploads for its packed programs).
-        const rows = packable.rows;
         const first = packedViews(webgl, { logits }, ['logits'], rows, g.n, temps);
         const x = first.views['logits']!;
         const rawX = first.raw.length > 0;
@@ -324,7 +329,7 @@ export function maskedSoftmaxKernel(row: MaskedSoftmaxRow): KernelFunc {
         const m = second.views['mask']!;
         const raw = [...(rawX ? ['x'] : []), ...second.raw];
         const read: Record<string, TensorInfo> = fullMask ? { x, mask: m } : { x };
-        const packed = { ...packedLayout(g, logits.shape, webgl, read)!, raw };
+        const packed = packedLayout(webgl, rows, g.n, read, raw);
         const stats = onlineReduce(webgl, g, rows, x, m, raw);
         temps.push(stats);
         const program = new SoftmaxPackedOutputProgram(g, packed, fullMask, row.log);
@@ -359,20 +364,13 @@ export function maskedSoftmaxGradKernel(row: MaskedSoftmaxRow): KernelFunc {
       const fullMask = product(mask.shape) === product(y.shape);
       // Packed layout: y (the packed forward output), dy (uploaded packed if on the CPU) and a
       // full mask read raw when in a packed texture of the layout (see packedViews).
-      const packable = packedLayout(g, y.shape, webgl, {});
-      const candidates = packable ? ['y', 'dy', ...(fullMask ? ['mask'] : [])] : [];
-      const { views, raw } = packedViews(
-        webgl,
-        { dy, mask, y },
-        candidates,
-        packable?.rows ?? 0,
-        g.n,
-        temps,
-      );
+      const rows = packedRows(g, y.shape);
+      const candidates = rows !== null ? ['y', 'dy', ...(fullMask ? ['mask'] : [])] : [];
+      const { views, raw } = packedViews(webgl, { dy, mask, y }, candidates, rows ?? 0, g.n, temps);
       const named = { dy: views['dy']!, mask: views['mask']!, y: views['y']! };
       const { mask: _, ...values } = named;
       const read = fullMask ? named : values;
-      const packed = packable && { ...packedLayout(g, y.shape, webgl, read)!, raw };
+      const packed = rows !== null ? packedLayout(webgl, rows, g.n, read, raw) : null;
       const layout = packed ? null : elementLayout(webgl, g, named.y, read);
       const rowsShape = layout ? statsShape(g, layout) : [g.outer / 2, 2];
       const t = rowReduce(webgl, row.log ? 'sum' : 'dot', g, named, rowsShape, raw);
