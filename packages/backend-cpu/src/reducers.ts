@@ -1,6 +1,6 @@
 import type { EmbeddingBagMode, ReducerName } from '@masked-ops/core';
 import { fastExp } from './exp.js';
-import { ALL_VALID, maskWords } from './mask_words.js';
+import { maskWords, validIn } from './mask_words.js';
 
 /**
  * Everything reducer-specific of the cpu kernels. The drivers (masked_reduce.ts,
@@ -71,9 +71,6 @@ export interface CpuGradReducer {
   scatter(st: Float64Array, d: GradData, o: number, start: number, n: number, stride: number): void;
 }
 
-/** Indexed by a mask byte: what a branch-free loop adds to x to make a masked position lose. */
-const LOSE = Float64Array.of(Number.NEGATIVE_INFINITY, 0);
-
 /**
  * acc[f] += scale * row f, for the row of `inner` values at `base`: the sum's step, shared by the
  * masked reduce (scale 1: x * 1 is x, NaN and Inf included) and the embedding bag (scale: the
@@ -120,26 +117,23 @@ function foldSum(
     const words = stride === 1 && n >= 16 ? maskWords(valid) : undefined;
     if (words !== undefined) {
       const end = start + n;
-      // Eight positions at a time where two mask words are all valid: two add chains, each
-      // taking pairs (see mask_words.ts); none where both are all padding.
       for (; (m & 3) !== 0; m++) {
         const ok = valid[m]!;
         count += ok;
         sum += xs[m]! * ok;
       }
+      // Eight positions a step on two add chains, each flag taken from its mask word (one load
+      // per four positions, see mask_words.ts). Two words of padding skip their x: a padded tail
+      // is not read.
       for (; m + 8 <= end; m += 8) {
-        const w = m >> 2;
-        if (words[w] === ALL_VALID && words[w + 1] === ALL_VALID) {
-          sum += xs[m]! + xs[m + 1]! + (xs[m + 2]! + xs[m + 3]!);
-          sum1 += xs[m + 4]! + xs[m + 5]! + (xs[m + 6]! + xs[m + 7]!);
-          count += 8;
-        } else if ((words[w]! | words[w + 1]!) !== 0) {
-          for (let j = m; j < m + 8; j++) {
-            const ok = valid[j]!;
-            count += ok;
-            sum += xs[j]! * ok;
-          }
-        }
+        const w = words[m >> 2]!;
+        const v = words[(m >> 2) + 1]!;
+        if ((w | v) === 0) continue;
+        count += validIn(w) + validIn(v);
+        sum += xs[m]! * (w & 1) + xs[m + 2]! * ((w >>> 16) & 1);
+        sum1 += xs[m + 1]! * ((w >>> 8) & 1) + xs[m + 3]! * (w >>> 24);
+        sum += xs[m + 4]! * (v & 1) + xs[m + 6]! * ((v >>> 16) & 1);
+        sum1 += xs[m + 5]! * ((v >>> 8) & 1) + xs[m + 7]! * (v >>> 24);
       }
     }
     // The rest (all of it without the words), position by position.
@@ -164,9 +158,18 @@ function foldSum(
 }
 
 /**
+ * A valid value v replaces best when it beats it: `!(v <= best)` is also true for a NaN v (it
+ * becomes the result) and for every v once best is NaN, where Math.max keeps the NaN. On data in
+ * no particular order the best grows about log(n) times, so this branch is almost never taken and
+ * is predicted well; the mask flag is tested only after it, since a random mask's flag would not
+ * be.
+ */
+const beats = (v: number, best: number): boolean => !(v <= best);
+
+/**
  * max, and min as `-max(-x)`: one loop for both (negation is exact, and NaN stays NaN), so each
  * call site sees one function. Math.max propagates NaN (a valid NaN is the result: it replaces
- * anything and nothing replaces it) and compiles to a branch-free float64 max.
+ * anything and nothing replaces it).
  */
 function foldExtremum(
   acc: Float64Array,
@@ -180,52 +183,44 @@ function foldExtremum(
 ): number {
   let count = 0;
   if (inner === 1) {
-    // Branch-free over the mask, as for sums: a masked position reads sign * x - Infinity, which
-    // never wins. A NaN (valid, or made by sign * x = +Infinity under the mask) sends the run
-    // to the selecting loop below.
+    // Rows of one value: a position is looked at only when it beats the best (see beats), so
+    // masked values, NaN and infinities included, are never taken.
     let best = acc[0]!;
     let m = start;
     const words = stride === 1 && n >= 16 ? maskWords(valid) : undefined;
     if (words !== undefined) {
-      // Four positions at a time where a mask word is all valid, on two max chains (see
-      // mask_words.ts; Math.max keeps a NaN as the loop below does); none where it is padding.
+      // Four positions a step, their flags in one mask word (mask_words.ts); a word of padding
+      // skips its x.
       const end = start + n;
-      let best1 = best;
       for (; (m & 3) !== 0; m++) {
         const ok = valid[m]!;
         count += ok;
-        best = Math.max(best, sign * xs[m]! + LOSE[ok]!);
+        const a = sign * xs[m]!;
+        if (beats(a, best) && ok !== 0) best = Math.max(best, a);
       }
       for (; m + 4 <= end; m += 4) {
-        if (words[m >> 2] === ALL_VALID) {
-          const a = sign * xs[m]!;
-          const b = sign * xs[m + 1]!;
-          const c = sign * xs[m + 2]!;
-          const d = sign * xs[m + 3]!;
-          best = Math.max(best, a, c);
-          best1 = Math.max(best1, b, d);
-          count += 4;
-        } else if (words[m >> 2] !== 0) {
-          for (let j = m; j < m + 4; j++) {
-            const ok = valid[j]!;
-            count += ok;
-            best = Math.max(best, sign * xs[j]! + LOSE[ok]!);
-          }
-        }
+        const w = words[m >> 2]!;
+        if (w === 0) continue;
+        count += validIn(w);
+        const a = sign * xs[m]!;
+        const b = sign * xs[m + 1]!;
+        const c = sign * xs[m + 2]!;
+        const d = sign * xs[m + 3]!;
+        if (beats(a, best) && (w & 1) !== 0) best = Math.max(best, a);
+        if (beats(b, best) && (w & 0x100) !== 0) best = Math.max(best, b);
+        if (beats(c, best) && (w & 0x10000) !== 0) best = Math.max(best, c);
+        if (beats(d, best) && (w & 0x1000000) !== 0) best = Math.max(best, d);
       }
-      best = Math.max(best, best1);
     }
     // The rest (all of it without the words), position by position.
     for (let t = m - start; t < n; t++, m += stride) {
       const ok = valid[m]!;
       count += ok;
-      best = Math.max(best, sign * xs[m]! + LOSE[ok]!);
+      const a = sign * xs[m]!;
+      if (beats(a, best) && ok !== 0) best = Math.max(best, a);
     }
-    if (!Number.isNaN(best)) {
-      acc[0] = best;
-      return count;
-    }
-    count = 0;
+    acc[0] = best;
+    return count;
   }
   for (let t = 0, m = start; t < n; t++, m += stride) {
     if (valid[m] === 0) continue;
