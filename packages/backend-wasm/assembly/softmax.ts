@@ -43,17 +43,32 @@ function quarter(b: v128, q: i32): v128 {
 }
 
 /**
- * Pass 1 of a row: its largest valid value, ignoring NaN (pmax keeps the accumulator when either
- * is NaN; a valid NaN is caught by pass 2's sum). Where the mask varies along the row (ms != 0)
- * the row's values go into y with -Inf at masked positions, so passes 2 and 3 read y and never
- * the mask (a masked NaN or Inf is gone from then on); where it does not, the caller reads x.
- * Also sets validEnd (at a step of 16 in the SIMD loop).
+ * Where the valid positions of a row whose mask varies end: past the last step of 16 holding one,
+ * or past the last one in the partial step after the whole steps (rows walked by the SIMD loops);
+ * past the last one (other rows). Found from the end, reading only the mask, so a padded tail
+ * costs neither a read of x nor a write in pass 1 (its output is written once, in pass 3).
+ */
+function rowEnd(mp: usize, n: usize, ms: usize, simd: bool): usize {
+  const whole = simd ? n & ~15 : 0;
+  for (let j = n; j > whole; j--) if (load<u8>(mp + (j - 1) * ms) !== 0) return j;
+  let k = whole;
+  if (ASC_FEATURE_SIMD) while (k > 0 && !v128.any_true(v128.load(mp + k - 16))) k -= 16;
+  return k;
+}
+
+/**
+ * Pass 1 of a row, up to validEnd: its largest valid value, ignoring NaN (pmax keeps the
+ * accumulator when either is NaN; a valid NaN is caught by pass 2's sum). Where the mask varies
+ * along the row (ms != 0) the row's values go into y with -Inf at masked positions, so passes 2
+ * and 3 read y and never the mask (a masked NaN or Inf is gone from then on); where it does not,
+ * the caller reads x.
  */
 function maxPass(xp: usize, yp: usize, mp: usize, n: usize, xs: usize, ms: usize): f32 {
   let m: f32 = -Infinity;
   let k: usize = 0;
-  let end: usize = ms === 0 ? n : 0;
-  if (ASC_FEATURE_SIMD && xs === 4) {
+  const simd = ASC_FEATURE_SIMD && xs === 4;
+  const end = ms === 0 ? n : rowEnd(mp, n, ms, simd);
+  if (simd) {
     const low = f32x4.splat(-Infinity);
     let m0 = low;
     let m1 = low;
@@ -61,7 +76,7 @@ function maxPass(xp: usize, yp: usize, mp: usize, n: usize, xs: usize, ms: usize
     let m3 = low;
     // Four independent maxima, 16 elements a step: the max's dependency chain is the bound.
     if (ms === 0) {
-      for (; k + 16 <= n; k += 16) {
+      for (; k + 16 <= end; k += 16) {
         const p = xp + (k << 2);
         m0 = f32x4.pmax(m0, v128.load(p));
         m1 = f32x4.pmax(m1, v128.load(p, 16));
@@ -69,7 +84,7 @@ function maxPass(xp: usize, yp: usize, mp: usize, n: usize, xs: usize, ms: usize
         m3 = f32x4.pmax(m3, v128.load(p, 48));
       }
     } else {
-      for (; k + 16 <= n; k += 16) {
+      for (; k + 16 <= end; k += 16) {
         const b = maskedLanes16(mp + k);
         const q = yp + (k << 2);
         if (i8x16.all_true(b)) {
@@ -80,7 +95,6 @@ function maxPass(xp: usize, yp: usize, mp: usize, n: usize, xs: usize, ms: usize
           v128.store(q, low, 48);
           continue;
         }
-        end = k + 16;
         const p = xp + (k << 2);
         const v0 = v128.bitselect(low, v128.load(p), quarter(b, 0));
         const v1 = v128.bitselect(low, v128.load(p, 16), quarter(b, 1));
@@ -101,11 +115,10 @@ function maxPass(xp: usize, yp: usize, mp: usize, n: usize, xs: usize, ms: usize
     m0 = f32x4.pmax(m0, v128.shuffle<f32>(m0, m0, 1, 0, 3, 2));
     m = f32x4.extract_lane(m0, 0);
   }
-  for (; k < n; k++) {
+  for (; k < end; k++) {
     let v = load<f32>(xp + k * xs);
     if (ms !== 0) {
-      if (load<u8>(mp + k * ms) !== 0) end = k + 1;
-      else v = -Infinity;
+      if (load<u8>(mp + k * ms) === 0) v = -Infinity;
       store<f32>(yp + k * xs, v);
     }
     if (v > m) m = v;
@@ -245,14 +258,13 @@ function forwardRow(
     fillRow(yp, mp, n, xs, ms, NaN, masked);
     return;
   }
-  // Pass 3, up to validEnd (after it y holds -Inf from pass 1, the log-softmax's masked value;
-  // the softmax's is 0).
+  // Pass 3: the masked value after validEnd (pass 1 wrote nothing there), then the row up to it.
   let k: usize = 0;
   const simd = ASC_FEATURE_SIMD && xs === 4;
+  let j = end;
+  if (simd) for (; j + 4 <= n; j += 4) v128.store(yp + (j << 2), f32x4.splat(masked));
+  for (; j < n; j++) store<f32>(yp + j * xs, masked);
   if (!log) {
-    let j = end;
-    if (simd) for (; j + 4 <= n; j += 4) v128.store(yp + (j << 2), i32x4.splat(0));
-    for (; j < n; j++) store<f32>(yp + j * xs, 0);
     // e is 0 at masked positions, so scaling needs no mask; 1/sum rounded once (sum 0: zeros).
     const r: f32 = sum > 0 ? <f32>(1 / sum) : 0;
     if (simd) {

@@ -88,6 +88,22 @@ const randomMaskOf = (seed: number, n: number, density: number): number[] => {
   return Array.from({ length: n }, () => (rand() < density ? 1 : 0));
 };
 
+/**
+ * Row lengths of a padded batch whose valid prefixes end before, at and after steps of 16 (where
+ * vectorised kernels find a row's end), and the row's full length.
+ */
+const PADDED_LENGTHS = [0, 1, 15, 16, 17, 33, 64, 77];
+
+/** Random logits with NaN, +Inf and -Inf in turn at each row's padded positions (k >= length). */
+function paddedLogits(rand: () => number, lengths: number[], l: number): Float32Array {
+  const logits = randomFloats(rand, lengths.length * l, -4, 4);
+  const poison = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  lengths.forEach((len, r) => {
+    for (let k = len; k < l; k++) logits[r * l + k] = poison[k % 3]!;
+  });
+  return logits;
+}
+
 export function softmaxCases(): SoftmaxCase[] {
   const cases: SoftmaxCase[] = [
     make(
@@ -173,6 +189,17 @@ export function softmaxCases(): SoftmaxCase[] {
       {
         seed: 13,
         scale: 10,
+      },
+    ),
+    make(
+      'padded rows of lengths 0 to 77: tails across steps of 16, NaN/±Inf in the padding',
+      [8, 77],
+      [8, 77],
+      keyPadding(PADDED_LENGTHS, 77),
+      {
+        seed: 20,
+        logits: paddedLogits(seededRandom(21), PADDED_LENGTHS, 77),
+        maskedDy: Number.NaN,
       },
     ),
     make('zero-size batch', [0, 5], [5], [1, 1, 0, 1, 1], { seed: 14, structural: true }),
