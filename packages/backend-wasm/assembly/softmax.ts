@@ -1,12 +1,14 @@
 // The masked softmaxes' forward module (docs/SPEC.md "Masked softmax"): softmax or log-softmax
-// of every row (softmax_rows.ts: the layout, the row cursor, the exp). Pass 1 takes the largest
-// valid value m and, where the mask varies along the row, writes the row into the output with
-// -Inf at masked positions (the mask is read once; a masked NaN/Inf never enters) and notes where
-// the row's valid positions end; pass 2 writes e = exp(v - m) (0 at -Inf) into the output and
-// sums it, up to that end (trailing padding costs no exp); pass 3 scales the row by 1/sum
-// (softmax) or writes (v - m) - log(sum) (log). The row (16 KB at n = 4,096) stays in cache
-// between the passes, so the logits are fetched from memory once. A row with no valid position is
-// zeros; one with a valid NaN or +Inf is NaN at its valid positions.
+// of every row (softmax_rows.ts: the layout, the row cursor, the exp). Where the mask varies
+// along the row, the row's end is found first, from the mask alone (rowEnd: past its last valid
+// position); the passes stop there, so trailing padding is neither read nor given an exp. Pass 1
+// takes the largest valid value m and writes the row into the output with -Inf at masked
+// positions (the mask is read once more; a masked NaN/Inf never enters); pass 2 writes
+// e = exp(v - m) (0 at -Inf) into the output and sums it; pass 3 writes the masked value after
+// the end and scales the row by 1/sum (softmax) or writes (v - m) - log(sum) (log). The row
+// (16 KB at n = 4,096) stays in cache between the passes, so the logits are fetched from memory
+// once. A row with no valid position is zeros; one with a valid NaN or +Inf is NaN at its valid
+// positions.
 import { logScalar } from './math';
 import { promoteHigh, promoteLow } from './rows';
 import {
