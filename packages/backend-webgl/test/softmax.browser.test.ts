@@ -56,12 +56,14 @@ async function check(
   maskShape: number[],
   maskValues: number[],
   axis: number,
+  prepareMask?: (mask: Tensor) => void,
 ): Promise<void> {
   const shape = logitsT.shape;
   const rand = seededRandom(99);
   const dyValues = randomFloats(rand, logits.length, -1, 1);
   const input = { logits, logitsShape: shape, mask: maskValues, maskShape, axis, log };
   const mask = tensor(maskValues, maskShape, 'bool');
+  prepareMask?.(mask);
   const dy = tensor(dyValues, shape);
   const f = log ? OPS.maskedLogSoftmax : OPS.maskedSoftmax;
   const y = f(logitsT, mask, axis);
@@ -145,6 +147,97 @@ describe('masked softmax kernels (webgl)', () => {
     dispose([ta, x]);
   });
 
+  it('broadcast masks through a row-pair texture: key padding, causal, a mask along the axis', async () => {
+    // MaskPairs (programs/softmax.ts): 'shared' (key padding, n odd: a padding texel column),
+    // 'consecutive' (causal; a [B,T,1] mask whose row length is 1; a full mask in an unpacked
+    // texture), and a full mask uploaded packed, read where it is. Mask rows: a valid prefix of
+    // each length, none (a row of zeros) included.
+    const backend = webgl();
+    const run = backend.runWebGLProgram;
+    const ran: string[] = [];
+    backend.runWebGLProgram = function (this: typeof backend, ...args: Parameters<typeof run>) {
+      ran.push(args[0].constructor.name);
+      return run.apply(this, args);
+    };
+    const cases = [
+      { shape: [2, 3, 4, 5], maskShape: [2, 1, 1, 5], pairs: true },
+      { shape: [2, 2, 6, 6], maskShape: [6, 6], pairs: true },
+      { shape: [4, 2, 6], maskShape: [4, 2, 1], pairs: true },
+      { shape: [4, 6], maskShape: [4, 6], pairs: true, unpackedMask: true },
+      { shape: [4, 6], maskShape: [4, 6], pairs: false },
+    ];
+    try {
+      for (const c of cases) {
+        const size = c.shape.reduce((p, d) => p * d, 1);
+        const logits = randomFloats(seededRandom(size), size, -5, 5);
+        const maskSize = c.maskShape.reduce((p, d) => p * d, 1);
+        const n = c.maskShape.at(-1)!;
+        // Row r of the mask: a valid prefix of r % (n + 1) positions (row 0 all padding).
+        const maskValues = Array.from({ length: maskSize }, (_, e) =>
+          e % n < Math.floor(e / n) % (n + 1) ? 1 : 0,
+        );
+        ran.length = 0;
+        const x = tensor(logits, c.shape);
+        for (const log of [false, true]) {
+          await check(log, x, logits, c.maskShape, maskValues, c.shape.length - 1, (m) => {
+            if (c.unpackedMask) backend.uploadToGPU(m.dataId);
+          });
+        }
+        x.dispose();
+        // One copy per call, or none: check runs each op's forward twice (alone, then under
+        // grad) and its gradient once.
+        expect(ran.filter((name) => name === 'MaskPairsProgram').length).toBe(c.pairs ? 6 : 0);
+        expect(ran).toContain('PackedRowPassProgram');
+      }
+    } finally {
+      backend.runWebGLProgram = run;
+    }
+  });
+
+  it('a key-padded row gives bitwise the values of the same row alone, forward and gradient', async () => {
+    // The attention property (apps/demo): a real query's output does not depend on the padding
+    // after its keys. Rows of 70 keys (three windows) padded after 45 and 70 keys, against the
+    // same rows alone with every key valid.
+    const [b, h, q, lk] = [2, 2, 2, 70];
+    const lengths = [45, 70];
+    const rows = h * q;
+    const rand = seededRandom(21);
+    const logits = randomFloats(rand, b * rows * lk, -6, 6);
+    const dyValues = randomFloats(rand, b * rows * lk, -1, 1);
+    const maskValues = lengths.flatMap((len) => Array.from({ length: lk }, (_, k) => k < len));
+    const mask = tensor(maskValues, [b, 1, 1, lk], 'bool');
+    const x = tensor(logits, [b, h, q, lk]);
+    const dy = tensor(dyValues, [b, h, q, lk]);
+    for (const f of Object.values(OPS)) {
+      const y = f(x, mask);
+      const dx = grad((l: Tensor) => f(l, mask))(x, dy);
+      const [yPadded, dxPadded] = [await y.data(), await dx.data()];
+      dispose([y, dx]);
+      for (let i = 0; i < b; i++) {
+        const len = lengths[i]!;
+        // Batch element i's rows, each cut to its first len keys.
+        const rowsOf = (v: ArrayLike<number>) =>
+          Array.from({ length: rows * len }, (_, e) => {
+            const r = Math.floor(e / len);
+            return v[(i * rows + r) * lk + (e - r * len)]!;
+          });
+        const xAlone = tensor(rowsOf(logits), [1, h, q, len]);
+        const dyAlone = tensor(rowsOf(dyValues), [1, h, q, len]);
+        const all = tensor(
+          Array.from({ length: len }, () => true),
+          [1, 1, 1, len],
+          'bool',
+        );
+        const yAlone = f(xAlone, all);
+        const dxAlone = grad((l: Tensor) => f(l, all))(xAlone, dyAlone);
+        expect(rowsOf(yPadded)).toEqual(Array.from(await yAlone.data()));
+        expect(rowsOf(dxPadded)).toEqual(Array.from(await dxAlone.data()));
+        dispose([xAlone, dyAlone, all, yAlone, dxAlone]);
+      }
+    }
+    dispose([mask, x, dy]);
+  });
+
   it('leaks no tensors, data ids or textures over forward and backward calls', async () => {
     const x = tensor(randomFloats(seededRandom(7), 2 * 600, -4, 4), [2, 600]);
     const mask = tensor(
@@ -177,7 +270,7 @@ describe('masked softmax kernels (webgl)', () => {
   it('compiles one shader per structure, not per shape', async () => {
     // Our programs only: tfjs's own (uploads, packing dy) are compiled per texture layout.
     const ours =
-      /^(RowPassProgram|RowMergeProgram|OnlineRow(Pass|Merge)Program|Softmax(Packed)?(Output|Grad)Program)_/;
+      /^(RowPassProgram|RowMergeProgram|PackedRow(Pass|Merge)Program|MaskPairsProgram|Softmax(Packed)?(Output|Grad)Program)_/;
     const binaries = () =>
       Object.keys(
         (webgl() as unknown as { binaryCache: Record<string, unknown> }).binaryCache,

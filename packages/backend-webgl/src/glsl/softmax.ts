@@ -191,12 +191,31 @@ const onlineAdd = (h: number, m: string, s: string): string => `if (!found_${h})
               acc_${h} += ${s} * e_${h};
             }`;
 
-/** GLSL folding the valid logit `v` into row h (a valid -Inf adds exp(-Inf) = 0). */
-export const onlineFold = (h: number, v: string): string => `any_${h} = true;
-          if (${v} > -uInf && ${v} < uInf) {
-            ${onlineAdd(h, v, '1.0')}
-          } else if (!(${v} == -uInf)) {
-            bad_${h} = true;
+/**
+ * GLSL folding two logits of row h, the vec2 `v` with validity `vv` (1.0 valid, 0.0 masked): a
+ * valid NaN or +Inf marks the row, a valid -Inf adds exp(-Inf) = 0, masked values (even NaN or
+ * Inf) only ever meet selects. The max is raised at most once per pair (a branch that a row takes
+ * about log n times, so a quad's lanes nearly always agree), then both terms are added: exp of a
+ * non-positive difference, 0 for a non-finite logit (its -Inf stand-in is cut to -88 first so exp
+ * sees no extreme argument; exp(-88) < 2^-126 is then dropped by the 0 weight).
+ */
+const onlinePair = (h: number, v: string, vv: string): string => `{
+            vec2 v = ${v};
+            vec2 vv = ${vv};
+            vec2 vf = vv * vec2(greaterThan(v, vec2(-uInf))) * vec2(lessThan(v, vec2(uInf)));
+            vec2 nb = vv * (1.0 - vec2(lessThan(v, vec2(uInf))));
+            any_${h} = any_${h} || vv.x + vv.y > 0.0;
+            bad_${h} = bad_${h} || nb.x + nb.y > 0.0;
+            if (vf.x + vf.y > 0.0) {
+              vec2 w = vec2(vf.x > 0.5 ? v.x : -uInf, vf.y > 0.5 ? v.y : -uInf);
+              float lm = max(w.x, w.y);
+              if (!found_${h} || lm > mx_${h}) {
+                acc_${h} = found_${h} ? acc_${h} * exp(max(mx_${h} - lm, -88.0)) : 0.0;
+                mx_${h} = lm;
+                found_${h} = true;
+              }
+              acc_${h} += dot(vf, exp(max(w - mx_${h}, vec2(-88.0))));
+            }
           }`;
 
 /** GLSL folding the partial (max `pm`, sum/status `ps`) into row h. */
@@ -216,3 +235,91 @@ export const onlineMerge = (
 /** GLSL vec2 of row h's (max, sum/status): a partial or the final result. */
 export const onlineResult = (h: number): string =>
   `vec2(mx_${h}, bad_${h} ? ${ROW_NAN}.0 : any_${h} ? acc_${h} : ${ROW_EMPTY}.0)`;
+
+/**
+ * The packed row passes' reductions (programs/softmax.ts PackedRowPassProgram): the state of row
+ * h of a row pair, folded from the texel quads `q_N` of the inputs (components x, y: row 0's two
+ * positions; z, w: row 1's) where the bvec4 `valid` holds. A partial or the final result is a
+ * vec2 per row: (max, sum/status) for the forward's online statistics, (sum, 0) for the
+ * gradient's sums.
+ */
+export interface PackedRowReducer {
+  /** Inputs read besides the mask, as quads `q_N` (read only for quads with a valid position). */
+  readonly inputs: readonly string[];
+  init(h: number): string;
+  /** GLSL folding components `a`, `b` of the quads (row h's two positions) into row h. */
+  fold(h: number, a: string, b: string): string;
+  /** GLSL folding a partial (`pm`, `ps`: its vec2) into row h. */
+  merge(h: number, pm: string, ps: string): string;
+  /** GLSL vec2 of row h's partial or final result. */
+  result(h: number): string;
+}
+
+export type PackedRowReducerName = 'online' | 'dot' | 'sum';
+
+const packedSum = (inputs: string[], term: (c: string) => string): PackedRowReducer => ({
+  inputs,
+  init: (h) => `float acc_${h} = 0.0;`,
+  // Selects, not products with the mask: a masked term (even NaN) is dropped, not added.
+  fold: (h, a, b) =>
+    `acc_${h} += (valid.${a} ? ${term(a)} : 0.0) + (valid.${b} ? ${term(b)} : 0.0);`,
+  merge: (h, pm) => `acc_${h} += ${pm};`,
+  result: (h) => `vec2(acc_${h}, 0.0)`,
+});
+
+export const PACKED_ROW_REDUCERS: Record<PackedRowReducerName, PackedRowReducer> = {
+  /** The forward's statistics (onlinePair). */
+  online: {
+    inputs: ['x'],
+    init: onlineInit,
+    fold: (h, a, b) => onlinePair(h, `q_x.${a}${b}`, `vec2(valid.${a}${b})`),
+    merge: onlineMerge,
+    result: onlineResult,
+  },
+  /** Softmax gradient: sum over valid positions of y * dy. */
+  dot: packedSum(['y', 'dy'], (c) => `q_y.${c} * q_dy.${c}`),
+  /** Log-softmax gradient: sum over valid positions of dy. */
+  sum: packedSum(['dy'], (c) => `q_dy.${c}`),
+};
+
+/**
+ * GLSL `vec4 sel(bvec4 c, vec4 a, vec4 b)`: per component, a where c else b, a select (the
+ * unselected value, even NaN, never reaches the result): mix with a bvec4 on WebGL 2, its
+ * per-component form on WebGL 1 (GLSL ES 1.00 has no such mix).
+ */
+export const selectFn = (webgl2: boolean): string =>
+  webgl2
+    ? `
+      vec4 sel(bvec4 c, vec4 a, vec4 b) {
+        return mix(b, a, c);
+      }`
+    : `
+      vec4 sel(bvec4 c, vec4 a, vec4 b) {
+        return vec4(c.x ? a.x : b.x, c.y ? a.y : b.y, c.z ? a.z : b.z, c.w ? a.w : b.w);
+      }`;
+
+/**
+ * GLSL `vec4 forward4(bvec4 valid, vec4 v, vec4 m, vec4 s, vec4 r)` (needs selectFn): forwardAt
+ * for the four elements of a packed texel in selects, no branches (a CPU emulation such as
+ * SwiftShader runs both sides of a branch whose lanes disagree): every case is computed and the
+ * one that applies selected, so NaN or Inf in the others never reaches the output. `r` is the
+ * row's scale (1 / s or log s), used only where s > 0.
+ */
+export function forward4(log: boolean): string {
+  const zero = log ? 'vec4(-uInf)' : 'vec4(0.0)';
+  // softmax: exp(d) under 2^-126 (d < -88, a valid -Inf logit too) is 0, as expNonPositive;
+  // log-softmax: a valid -Inf logit gives -Inf.
+  const zeroAt = log ? 'equal(v, vec4(-uInf))' : 'lessThan(d, vec4(-88.0))';
+  const normal = log ? 'd - r' : 'exp(max(d, vec4(-88.0))) * r';
+  return `
+      vec4 forward4(bvec4 valid, vec4 v, vec4 m, vec4 s, vec4 r) {
+        vec4 d = v - m;
+        vec4 res = sel(${zeroAt}, ${zero}, ${normal});
+        // Special rows (s <= 0): a valid NaN or +Inf (ROW_NAN) gives NaN, valid logits all -Inf
+        // (s = 0) the zero.
+        vec4 special = sel(equal(s, vec4(${ROW_NAN}.0)), vec4(NAN), ${zero});
+        res = sel(lessThanEqual(s, vec4(0.0)), special, res);
+        res = sel(valid, res, ${zero});
+        return sel(equal(s, vec4(${ROW_EMPTY}.0)), vec4(0.0), res);
+      }`;
+}

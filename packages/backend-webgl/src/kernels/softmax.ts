@@ -9,16 +9,21 @@ import {
 } from '@masked-ops/core';
 import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
 import { env, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { ROW_REDUCERS, type RowReducerName } from '../glsl/softmax.js';
+import { type PackedRowReducerName, ROW_REDUCERS, type RowReducerName } from '../glsl/softmax.js';
 import { uploadPacked } from '../packed.js';
 import { flatView, run } from '../passes.js';
 import { MAX_WINDOW, type MaskedProgram } from '../programs/base.js';
 import {
   type ElementLayout,
+  type MaskPairs,
+  MaskPairsProgram,
+  maskPairsOf,
+  maskPairsShape,
+  maskRowsOf,
   ONLINE_WINDOW,
-  OnlineRowMergeProgram,
-  OnlineRowPassProgram,
   type PackedLayout,
+  PackedRowMergeProgram,
+  PackedRowPassProgram,
   RowMergeProgram,
   RowPassProgram,
   SoftmaxGradProgram,
@@ -31,19 +36,26 @@ import {
  * The masked softmax kernels for 'webgl' (docs/SPEC.md "Masked softmax"), one driver per
  * direction parameterised by the row's `log`. Two layouts:
  * - packed (softmax along the last axis, an even number of rows, tfjs packing: see packedRows):
- *   one online pass gives each row's max over valid finite logits and sum of exp(x - max) with
- *   its status (glsl/softmax.ts onlineFold), two rows per invocation, written as a packed
- *   [R, 2]; then one elementwise pass writes y as a packed texture, four elements per
- *   invocation. x is read twice. Inputs already in (or uploaded to, as tfjs uploads for its
- *   packed programs) a packed texture of the layout are read raw (runRaw): x and a full mask,
- *   and in the gradient y (the packed forward output), dy and a full mask, one read per four
- *   elements instead of an unpack pass.
+ *   every program works on texel quads, two positions of a row pair (tfjs's packed 2x2 texels).
+ *   A row pass (PackedRowPassProgram) folds windows of ONLINE_WINDOW positions per invocation
+ *   into a packed [R, 2] of row statistics (merge passes join the windows of long rows): the
+ *   forward's online max and rescaled exp-sum with the row status (glsl/softmax.ts onlinePair),
+ *   the gradient's sum of y * dy or of dy. Then one elementwise pass writes the packed output,
+ *   four elements per invocation, in selects (forward4). x (dy, y) is read twice in all. The
+ *   mask is read first in each pass and the other inputs only for quads with a valid position:
+ *   padding (trailing key padding above all) costs one mask read per quad and no arithmetic.
+ *   Inputs already in (or uploaded to, as tfjs uploads for its packed programs) a packed
+ *   texture of the layout are read raw (runRaw): x, dy, y (the packed forward output) and a
+ *   full mask, one read per quad instead of an unpack pass. A broadcast mask of a MaskPairs
+ *   structure (key padding, causal) is first copied into a small packed texture of row-pair
+ *   quads, read raw too; any other mask is read where it is, four reads per quad.
  * - unpacked (anything else): a row max pass, an exp-sum pass, one elementwise pass.
  * Versus tfjs's softmax (max, sub, exp, sum, div: five programs, three of them writing x-sized
- * textures), only y is written at full size. On a CPU emulation (SwiftShader) what costs is
- * invocations and the work each does (divisions above all), so the packed layout's quarter of
- * the invocations and the single statistics pass are what make the fused op faster than
- * tf.softmax there. Other inputs are read flat and unpacked (a packed one is unpacked first).
+ * textures, and two unpacks of packed x for its reductions), only y is written at full size. On
+ * a CPU emulation (SwiftShader) what costs is invocations, texture reads and branches whose lanes
+ * disagree (divisions above all in addressing): a quarter of the invocations, a read per quad,
+ * and no work past the valid positions are what make the fused op faster than tf.softmax there.
+ * Other inputs are read flat and unpacked (a packed one is unpacked first).
  */
 
 const product = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
@@ -60,17 +72,15 @@ function rowReduce(
   g: SoftmaxGeometry,
   named: Record<string, TensorInfo>,
   finalShape: number[],
-  raw: readonly string[] = [],
 ): TensorInfo {
   const r = ROW_REDUCERS[reducer];
   const names = ['mask', ...r.elementInputs, ...(r.rowInput ? [r.rowInput] : [])];
   const rows = g.outer * g.inner;
   const windows = Math.ceil(g.n / MAX_WINDOW);
-  const out = runRaw(
+  const out = run(
     backend,
-    new RowPassProgram({ reducer, geometry: g, windows, finalShape, raw }),
+    new RowPassProgram({ reducer, geometry: g, windows, finalShape }),
     names.map((n) => named[n]!),
-    raw.map((n) => named[n]!),
   );
   return mergeWindows(backend, out, windows, (partials, windowsIn, windowsOut) =>
     // The merge reads the partials flat (unpacked textures are row-major: a free view).
@@ -108,29 +118,35 @@ function mergeWindows(
 }
 
 /**
- * The packed forward's row statistics: a packed [R, 2] of each row's (max, sum/status), from the
- * online pass over windows of ONLINE_WINDOW positions, then merge passes of up to MAX_WINDOW
- * windows (as rowReduce). Owned by the caller.
+ * A packed row pass's statistics: a packed [R, 2] (a row pair per texel, a vec2 per row), from
+ * one pass over windows of ONLINE_WINDOW positions, then merge passes of up to MAX_WINDOW
+ * windows. `inputs` in the pass's order (mask, then the reducer's); `raw` the names read raw.
+ * Owned by the caller.
  */
-function onlineReduce(
+function packedRowReduce(
   backend: MathBackendWebGL,
   g: SoftmaxGeometry,
   rows: number,
-  x: TensorInfo,
-  mask: TensorInfo,
+  reducer: PackedRowReducerName,
+  named: Record<string, TensorInfo>,
   raw: readonly string[],
+  maskPairs: MaskPairs | null = null,
 ): TensorInfo {
   const windows = Math.ceil(g.n / ONLINE_WINDOW);
-  const rawX = raw.includes('x');
-  const rawMask = raw.includes('mask');
+  const program = new PackedRowPassProgram(g, rows, windows, reducer, raw, maskPairs);
   const first = runRaw(
     backend,
-    new OnlineRowPassProgram(g, rows, windows, rawX, rawMask),
-    [mask, x],
-    [...(rawX ? [x] : []), ...(rawMask ? [mask] : [])],
+    program,
+    program.variableNames.map((n) => named[n]!),
+    raw.map((n) => named[n]!),
   );
   return mergeWindows(backend, first, windows, (partials, windowsIn, windowsOut) =>
-    runRaw(backend, new OnlineRowMergeProgram(rows, windowsIn, windowsOut), [partials], [partials]),
+    runRaw(
+      backend,
+      new PackedRowMergeProgram(rows, windowsIn, windowsOut, reducer),
+      [partials],
+      [partials],
+    ),
   );
 }
 
@@ -255,15 +271,57 @@ function elementLayout(
  * is a free reshape of the logits' shape (tfjs's own rule: the result is returned as a view).
  * Else null: the unpacked layout.
  */
-function packedRows(g: SoftmaxGeometry, shape: readonly number[]): number | null {
+function packedRows(g: SoftmaxGeometry, shape: readonly number[], mask: TensorInfo): number | null {
   const rows = g.outer;
   if (!env().getBool('WEBGL_PACK') || g.inner !== 1 || rows % 2 !== 0) return null;
-  const out = [rows, g.n];
-  const [r, c] = webgl_util.getTextureShapeFromLogicalShape(out, true);
-  if (r !== rows || c !== g.n + (g.n % 2) || !webgl_util.isReshapeFree(out, [...shape])) {
-    return null;
+  const out: [number, number] = [rows, g.n];
+  if (!packedAsIs(out) || !webgl_util.isReshapeFree(out, [...shape])) return null;
+  // The mask is read raw: its own packed texture of the layout, else a MaskPairs texture. (With
+  // an even second-to-last logits dim, as a free reshape needs, the innermost outer dim is even
+  // and the mask steps 0 or one row along it: a MaskPairs structure.)
+  const pairs = maskPairsOf(g);
+  if (pairs === null) return null;
+  const [pairRows] = maskPairsShape(g, maskRowsOf(g, product(mask.shape)), pairs);
+  return packedAsIs([pairRows!, g.n]) ? rows : null;
+}
+
+/** tfjs lays a packed [r, c] out as one texel per 2x2 block, with no squarifying. */
+function packedAsIs([r, c]: [number, number]): boolean {
+  const [tr, tc] = webgl_util.getTextureShapeFromLogicalShape([r, c], true);
+  return tr === r && tc === c + (c % 2);
+}
+
+/**
+ * The packed layout's inputs: each of `tensors` (x, or dy and y; and the mask) read raw where it
+ * is in (or is uploaded to) a packed texture of the layout, the mask only when of the logits'
+ * size; any other mask copied into its MaskPairs texture, read raw too (so the packed programs
+ * always read the mask in one read per quad). `raw` names the inputs read raw (all of them packed
+ * textures, see runRaw).
+ */
+function packedInputs(
+  backend: MathBackendWebGL,
+  g: SoftmaxGeometry,
+  rows: number,
+  tensors: Record<string, TensorInfo>,
+  temps: TensorInfo[],
+): { named: Record<string, TensorInfo>; raw: string[]; layout: PackedLayout } {
+  const maskSize = product(tensors['mask']!.shape);
+  const fullMask = maskSize === rows * g.n;
+  const candidates = Object.keys(tensors).filter((n) => n !== 'mask' || fullMask);
+  const { views, raw } = packedViews(backend, tensors, candidates, rows, g.n, temps);
+  let pairs: MaskPairs | null = null;
+  if (!raw.includes('mask')) {
+    // packedRows checked that the structure has one and that its texture fits.
+    pairs = maskPairsOf(g)!;
+    const program = new MaskPairsProgram(g, maskRowsOf(g, maskSize), pairs);
+    const pairTexture = run(backend, program, [views['mask']!]);
+    temps.push(pairTexture);
+    views['mask'] = pairTexture;
+    raw.push('mask');
   }
-  return rows;
+  const { mask: _, ...read } = views;
+  const layout = { ...packedLayout(backend, rows, g.n, read, raw), maskPairs: pairs };
+  return { named: views, raw, layout };
 }
 
 /** The packed layout [rows, n]: which of `inputs` have its texture layout, and the raw ones. */
@@ -317,24 +375,15 @@ export function maskedSoftmaxKernel(row: MaskedSoftmaxRow): KernelFunc {
     const g = softmaxGeometry(logits.shape, mask.shape, axis);
     return withTemps(webgl, (temps) => {
       const fullMask = product(mask.shape) === product(logits.shape);
-      const rows = packedRows(g, logits.shape);
+      const rows = packedRows(g, logits.shape, mask);
       if (rows !== null) {
-        // x (and a full mask, read along with x) raw when in, or uploaded to, a packed texture
-        // of the layout (as tfjs uploads for its packed programs).
-        const first = packedViews(webgl, { logits }, ['logits'], rows, g.n, temps);
-        const x = first.views['logits']!;
-        const rawX = first.raw.length > 0;
-        const rawM = rawX && fullMask ? ['mask'] : [];
-        const second = packedViews(webgl, { mask }, rawM, rows, g.n, temps);
-        const m = second.views['mask']!;
-        const raw = [...(rawX ? ['x'] : []), ...second.raw];
-        const read: Record<string, TensorInfo> = fullMask ? { x, mask: m } : { x };
-        const packed = packedLayout(webgl, rows, g.n, read, raw);
-        const stats = onlineReduce(webgl, g, rows, x, m, raw);
+        const { named, raw, layout } = packedInputs(webgl, g, rows, { x: logits, mask }, temps);
+        const { x, mask: m } = named;
+        const stats = packedRowReduce(webgl, g, rows, 'online', named, raw, layout.maskPairs);
         temps.push(stats);
-        const program = new SoftmaxPackedOutputProgram(g, packed, fullMask, row.log);
-        const rawTensors = [stats, ...(rawX ? [x] : []), ...(second.raw.length ? [m] : [])];
-        return asShape(runRaw(webgl, program, [x, m, stats], rawTensors), logits.shape);
+        const program = new SoftmaxPackedOutputProgram(g, layout, row.log);
+        const rawTensors = [stats, ...raw.map((n) => named[n]!)];
+        return asShape(runRaw(webgl, program, [x!, m!, stats], rawTensors), logits.shape);
       }
       const x = textureView(webgl, logits, temps);
       const m = textureView(webgl, mask, temps);
@@ -362,25 +411,29 @@ export function maskedSoftmaxGradKernel(row: MaskedSoftmaxRow): KernelFunc {
     const g = softmaxGeometry(y.shape, mask.shape, axis);
     return withTemps(webgl, (temps) => {
       const fullMask = product(mask.shape) === product(y.shape);
-      // Packed layout: y (the packed forward output), dy (uploaded packed if on the CPU) and a
-      // full mask read raw when in a packed texture of the layout (see packedViews).
-      const rows = packedRows(g, y.shape);
-      const candidates = rows !== null ? ['y', 'dy', ...(fullMask ? ['mask'] : [])] : [];
-      const { views, raw } = packedViews(webgl, { dy, mask, y }, candidates, rows ?? 0, g.n, temps);
-      const named = { dy: views['dy']!, mask: views['mask']!, y: views['y']! };
+      const reducer = row.log ? 'sum' : 'dot';
+      const rows = packedRows(g, y.shape, mask);
+      if (rows !== null) {
+        const { named, raw, layout } = packedInputs(webgl, g, rows, { dy, mask, y }, temps);
+        const t = packedRowReduce(webgl, g, rows, reducer, named, raw, layout.maskPairs);
+        temps.push(t);
+        const program = new SoftmaxPackedGradProgram(g, layout, row.log);
+        const rawTensors = [t, ...raw.map((n) => named[n]!)];
+        const inputs = [named['dy']!, named['mask']!, named['y']!, t];
+        return asShape(runRaw(webgl, program, inputs, rawTensors), y.shape);
+      }
+      const named = {
+        dy: textureView(webgl, dy, temps),
+        mask: textureView(webgl, mask, temps),
+        y: textureView(webgl, y, temps),
+      };
       const { mask: _, ...values } = named;
       const read = fullMask ? named : values;
-      const packed = rows !== null ? packedLayout(webgl, rows, g.n, read, raw) : null;
-      const layout = packed ? null : elementLayout(webgl, g, named.y, read);
-      const rowsShape = layout ? statsShape(g, layout) : [g.outer / 2, 2];
-      const t = rowReduce(webgl, row.log ? 'sum' : 'dot', g, named, rowsShape, raw);
+      const layout = elementLayout(webgl, g, named.y, read);
+      const t = rowReduce(webgl, reducer, g, named, statsShape(g, layout));
       temps.push(t);
-      const program = layout
-        ? new SoftmaxGradProgram(g, layout, fullMask, row.log)
-        : new SoftmaxPackedGradProgram(g, packed!, fullMask, row.log);
-      const inputs = [named.dy, named.mask, named.y, t];
-      const rawTensors = raw.map((n) => named[n as keyof typeof named]);
-      return asShape(runRaw(webgl, program, inputs, rawTensors), y.shape);
+      const program = new SoftmaxGradProgram(g, layout, fullMask, row.log);
+      return asShape(run(webgl, program, [named.dy, named.mask, named.y, t]), y.shape);
     });
   };
 }

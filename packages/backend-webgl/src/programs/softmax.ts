@@ -2,14 +2,15 @@ import type { SoftmaxDim, SoftmaxGeometry } from '@masked-ops/core';
 import { env } from '@tensorflow/tfjs-core';
 import {
   EXP_NONPOSITIVE,
+  forward4,
   forwardAt,
   gradAt,
-  onlineFold,
-  onlineInit,
-  onlineMerge,
-  onlineResult,
+  PACKED_ROW_REDUCERS,
+  type PackedRowReducerName,
+  ROW_EMPTY,
   ROW_REDUCERS,
   type RowReducerName,
+  selectFn,
 } from '../glsl/softmax.js';
 import {
   type CustomUniform,
@@ -34,10 +35,14 @@ import {
  * output's own texture coordinate when the two textures have the same layout (checked at run
  * time from tfjs's texture-shape uniforms: a uniform branch), falling back to tfjs's sampler.
  * Every input must be a texture (not a uniform-uploaded tiny tensor): the driver uploads them.
- * The packed programs (PackedLayout, OnlineRowPassProgram) write tfjs's packed textures, a
- * quarter of the invocations, and read packed statistics and y raw (kernels/softmax.ts runRaw).
+ * The packed programs (PackedLayout, PackedRowPassProgram) write tfjs's packed textures, a
+ * quarter of the invocations, work on texel quads (two positions of a row pair) and read packed
+ * inputs raw (kernels/softmax.ts runRaw). On SwiftShader (2x2 fragments per SIMD group) a texture
+ * read costs about as much as a quad's arithmetic, so they read the mask first and the rest only
+ * where a quad has a valid position, and compute a quad's values in selects rather than branches.
  * Measured on SwiftShader and dropped: texelFetch instead of a normalised-coordinate sample (no
- * faster), branch-free folds over masked positions (slower where many positions are masked).
+ * faster), branch-free folds over every position (slower where many positions are masked; the
+ * packed passes branch once per quad on its mask instead).
  */
 
 /**
@@ -101,28 +106,6 @@ const cursorFetch = (name: string): string =>
 
 /** GLSL's texture function (WebGL 2 or 1): a raw RGBA read. */
 const texture2D = (): string => (env().getNumber('WEBGL_VERSION') === 2 ? 'texture' : 'texture2D');
-
-/**
- * The same over a raw packed input: a packed [R, n] texture (tfjs's 2x2 texels: rows 2r, 2r + 1,
- * columns 2c, 2c + 1; its texture shape uniform is [R, n rounded up to even], the texture half
- * that) read by a row program with inner 1 (the gradient's y, the packed forward output): the
- * cursor is the texel of (row, start), the row's channels are z, w for an odd row, x, y else,
- * and two positions share a texel. start is even (a multiple of MAX_WINDOW).
- */
-const rawCursorStart = (name: string): string =>
-  `ivec2 c_${name} = ivec2(row / 2, start / 2);
-        bool odd_${name} = row != 2 * (row / 2);
-        bool hi_${name} = false;
-        vec2 size_${name} = ceil(vec2(${name}TexShape.yx) * 0.5);`;
-const rawCursorStep = (name: string): string =>
-  `if (hi_${name}) {
-            c_${name}.y += 1;
-          }
-          hi_${name} = !hi_${name};`;
-const rawCursorFetch = (name: string): string =>
-  `vec4 t_${name} = ${texture2D()}(${name}, (vec2(c_${name}.yx) + halfCR) / size_${name});
-            float v${name} = hi_${name} ? (odd_${name} ? t_${name}.w : t_${name}.y)
-              : (odd_${name} ? t_${name}.z : t_${name}.x);`;
 
 /** Row-major strides of merged dims (the flat strides `decompose` divides by). */
 const flatStrides = (dims: readonly SoftmaxDim[]): number[] => {
@@ -210,8 +193,6 @@ export interface RowPassSpec {
   windows: number;
   /** The final result's shape ([rows] if not given): see kernels/softmax.ts statsShape. */
   finalShape?: number[];
-  /** Inputs read as raw packed textures (see rawCursorStart; inner 1 only). */
-  raw?: readonly string[];
 }
 
 /**
@@ -229,7 +210,6 @@ export class RowPassProgram extends FlatProgram {
     const g = spec.geometry;
     const reducer = ROW_REDUCERS[spec.reducer];
     const final = spec.windows === 1;
-    const raw = spec.raw ?? [];
     this.variableNames = [
       'mask',
       ...reducer.elementInputs,
@@ -259,34 +239,20 @@ export class RowPassProgram extends FlatProgram {
         int start = win * ${MAX_WINDOW};
         int len = uN - start;
         int e = (o * uN + start) * uInner + i;
-        ${
-          raw.includes('mask')
-            ? rawCursorStart('mask')
-            : cursorStart('mask', 'maskBase(o, i) + start * uAxisMask', 'uAxisMask')
-        }
-        ${reducer.elementInputs
-          .map((n) => (raw.includes(n) ? rawCursorStart(n) : cursorStart(n, 'e', 'uInner')))
-          .join('\n        ')}
+        ${cursorStart('mask', 'maskBase(o, i) + start * uAxisMask', 'uAxisMask')}
+        ${reducer.elementInputs.map((n) => cursorStart(n, 'e', 'uInner')).join('\n        ')}
         ${reducer.init}
         ${reducer.rowInit ?? ''}
         for (int k = 0; k < ${MAX_WINDOW}; k++) {
           if (k >= len) {
             break;
           }
-          ${
-            raw.includes('mask')
-              ? rawCursorFetch('mask')
-              : 'float vmask = fetchTexel(mask, c_mask, maskTexShape);'
-          }
+          ${cursorFetch('mask')}
           if (vmask > 0.5) {
-            ${reducer.elementInputs
-              .map((n) => (raw.includes(n) ? rawCursorFetch(n) : cursorFetch(n)))
-              .join('\n            ')}
+            ${reducer.elementInputs.map(cursorFetch).join('\n            ')}
             ${reducer.fold}
           }
-          ${['mask', ...reducer.elementInputs]
-            .map((n) => (raw.includes(n) ? rawCursorStep(n) : cursorStep(n)))
-            .join('\n          ')}
+          ${['mask', ...reducer.elementInputs].map(cursorStep).join('\n          ')}
         }
         setOutput(${final ? reducer.final : reducer.partial});
       }
@@ -516,8 +482,9 @@ export class SoftmaxGradProgram extends FlatProgram {
  * 2c + 1), so one invocation writes two elements of two rows. A CPU emulation such as SwiftShader
  * pays per invocation (its set-up, the output coordinates, a row's mask offset and statistics
  * fetches): a quarter of the invocations of the unpacked layout, as tfjs's own packed
- * elementwise programs. The row statistics are [R / 2, 2] (a row pair per texel row).
- * `direct`: inputs whose (unpacked) texture is [R, n] with no offset, read without a division.
+ * elementwise programs. The row statistics are a packed [R, 2] (a row pair per texel, a vec2 per
+ * row: PackedRowPassProgram), read raw. `direct`: inputs whose (unpacked) texture is [R, n] with
+ * no offset, read without a division.
  */
 export interface PackedLayout {
   rows: number;
@@ -528,6 +495,8 @@ export interface PackedLayout {
    * the four elements.
    */
   raw?: readonly string[];
+  /** The mask is a MaskPairsProgram texture of this kind (read raw at the pair's mask pair). */
+  maskPairs?: MaskPairs | null;
 }
 
 /**
@@ -536,150 +505,143 @@ export interface PackedLayout {
  * drops). The mask, when not of the logits' size, is addressed through maskBase. A raw input
  * (PackedLayout.raw) is read at the output's texel.
  */
-const pairReaders = (names: readonly string[], layout: PackedLayout, fullMask: boolean): string =>
+const pairReaders = (names: readonly string[], layout: PackedLayout): string =>
   names
     .map((n) => {
-      if (layout.raw?.includes(n)) {
-        // The output's own texel holds the row pair's two elements each.
-        return `
-      vec2 pair${capital(n)}(int row, int k) {
-        vec4 t = ${texture2D()}(${n}, resultUV);
-        return row == 2 * (row / 2) ? t.xy : t.zw;
-      }`;
-      }
-      const broadcast = n === 'mask' && !fullMask;
       const start = layout.direct.includes(n)
         ? 'ivec2(row, k)'
-        : broadcast
-          ? 'texelOf(maskBase(row, 0) + k * uAxisMask + offsetmask, maskTexShape)'
-          : `texelOf(row * uN + k + offset${n}, ${n}TexShape)`;
-      const step = broadcast ? 'ivec2(0, uAxisMask)' : 'ivec2(0, 1)';
+        : `texelOf(row * uN + k + offset${n}, ${n}TexShape)`;
       return `
       vec2 pair${capital(n)}(int row, int k) {
         ivec2 rc = ${start};
-        ivec2 rc1 = stepTexel(rc, ${step}, ${n}TexShape[1]);
+        ivec2 rc1 = stepTexel(rc, ivec2(0, 1), ${n}TexShape[1]);
         return vec2(fetchTexel(${n}, rc, ${n}TexShape), fetchTexel(${n}, rc1, ${n}TexShape));
       }`;
     })
     .join('');
 
-/** Base of the packed elementwise programs: `body(h)` computes the vec2 `res${h}` of row h. */
-abstract class PackedElementProgram implements MaskedProgram {
-  abstract variableNames: string[];
+/**
+ * Positions per invocation of the packed row passes (MAX_WINDOW bounds the merges). Short windows
+ * measured fastest on SwiftShader at [8,12,128,128] (32: 1.5x faster than 128, whose [R, 2]
+ * output texture is one texel wide and so leaves half of every 2x2 fragment group idle),
+ * and no slower at [64,4096] (64 to 256 within noise).
+ */
+export const ONLINE_WINDOW = 32;
+
+/**
+ * How the rows of a pair (2r, 2r + 1) meet the mask when the innermost outer dim has an even size
+ * (so no pair straddles it): 'shared' where that dim broadcasts the mask (both rows read one mask
+ * row: key padding [B,1,1,L] over [B,H,Q,L]), 'consecutive' where it steps one mask row (mask
+ * rows 2p, 2p + 1: a causal mask [Q,L] over [B,H,Q,L], or a full mask). A mask not already in a
+ * packed texture of the layout is first copied into a small packed texture of row-pair quads
+ * (MaskPairsProgram), then read like a raw input: one read per quad instead of four reads placed
+ * by divisions. Null for any other structure.
+ */
+export type MaskPairs = 'shared' | 'consecutive';
+
+/** The mask's row length: n, or 1 where it broadcasts along the axis (packed layout: inner 1). */
+const maskRowLength = (g: SoftmaxGeometry): number => (g.maskAxisStride === 0 ? 1 : g.n);
+
+/** The mask's rows (its size over its row length). */
+export const maskRowsOf = (g: SoftmaxGeometry, maskSize: number): number =>
+  maskSize / maskRowLength(g);
+
+export function maskPairsOf(g: SoftmaxGeometry): MaskPairs | null {
+  const last = g.outerDims.at(-1);
+  if (g.inner !== 1 || last === undefined || last.size % 2 !== 0) return null;
+  if (last.maskStride === 0) return 'shared';
+  return last.maskStride === maskRowLength(g) ? 'consecutive' : null;
+}
+
+/**
+ * GLSL `int maskPair(int row)` (uniform uOuterMaskRow): the texel row of an even row's pair in
+ * the MaskPairsProgram texture, from its mask row (the mask offset of its element 0 over the
+ * mask's row length, decomposed with strides in mask rows: no division by the row length).
+ */
+const maskPairFn = (g: SoftmaxGeometry, pairs: MaskPairs): string => `
+      int maskPair(int o) {
+        int base = 0;
+        int q = 0;
+        ${decompose('o', 'uOuterFlat', 'uOuterMaskRow', g.outerDims)}
+        return ${pairs === 'shared' ? 'base' : 'base / 2'};
+      }`;
+
+const maskPairUniforms = (g: SoftmaxGeometry, u: Uniforms): Uniforms =>
+  u.ints(
+    'uOuterMaskRow',
+    g.outerDims.map((d) => d.maskStride / maskRowLength(g)),
+  );
+
+/** The MaskPairsProgram texture's packed shape: [2M, n] ('shared') or [M, n], M mask rows. */
+export const maskPairsShape = (
+  g: SoftmaxGeometry,
+  maskRows: number,
+  pairs: MaskPairs,
+): number[] => [pairs === 'shared' ? 2 * maskRows : maskRows, g.n];
+
+/**
+ * Copies a mask (flat, unpacked) into the packed texture of row-pair quads the packed programs
+ * read (MaskPairs): texel (p, j) holds positions 2j, 2j + 1 of the pair's two mask rows,
+ * rows p, p ('shared': a packed [2M, n] of M mask rows, each twice) or 2p, 2p + 1 ('consecutive':
+ * a packed [M, n]). Positions past the row (n odd) are 0. As many invocations as texels: a small
+ * pass where the mask is much smaller than the logits.
+ */
+export class MaskPairsProgram implements MaskedProgram {
+  readonly variableNames = ['mask'];
   readonly packedInputs = false;
   readonly packedOutput = true;
   readonly enableShapeUniforms = true;
   outputShape: number[];
-  userCode = '';
+  userCode: string;
   customUniforms: CustomUniform[];
   uniformValues: number[][];
 
-  constructor(g: SoftmaxGeometry, layout: PackedLayout) {
-    this.outputShape = [layout.rows, g.n];
-    const u = geometryUniforms(g).int('uRows', layout.rows);
+  constructor(g: SoftmaxGeometry, maskRows: number, pairs: MaskPairs) {
+    this.outputShape = maskPairsShape(g, maskRows, pairs);
+    const u = new Uniforms().int('uN', g.n).int('uAxisMask', g.maskAxisStride);
     this.customUniforms = u.declarations;
     this.uniformValues = u.values;
-    this.key = geometryKey(g);
-  }
-
-  private readonly key: string;
-
-  protected code(functions: string, body: (h: number) => string): string {
-    const row = (h: number) => `
-        {
-          int row = rowA + ${h};
-          ivec2 statRC = ivec2(texel.x, ${h});
-          ${body(h)}
-        }`;
-    return `
-      ${this.key}
-      ${EXP_NONPOSITIVE}
+    const rowLength = g.maskAxisStride === 0 ? '1' : 'uN';
+    this.userCode = `
       ${CURSORS}
-      ${functions}
+
+      float maskAt(int row, int k) {
+        return k < uN
+          ? fetchTexel(mask, texelOf(row * ${rowLength} + k * uAxisMask + offsetmask, maskTexShape),
+              maskTexShape)
+          : 0.0;
+      }
 
       void main() {
-        // The packed texture is ceil(texShape / 2) (tfjs's layout of a packed [R, n]).
         ivec2 texel = ivec2(resultUV.yx * ceil(vec2(outTexShape) * 0.5));
-        int rowA = 2 * texel.x;
         int k = 2 * texel.y;
-        // n odd: the last texel column's second element is padding (written 0).
-        bool second = k + 1 < uN;
-        vec2 res0;
-        vec2 res1;
-        ${row(0)}
-        ${row(1)}
-        setOutput(vec4(res0.x, second ? res0.y : 0.0, res1.x, second ? res1.y : 0.0));
+        ${
+          pairs === 'shared'
+            ? `vec2 a = vec2(maskAt(texel.x, k), maskAt(texel.x, k + 1));
+        setOutput(a.xyxy);`
+            : `int r = 2 * texel.x;
+        setOutput(vec4(maskAt(r, k), maskAt(r, k + 1), maskAt(r + 1, k), maskAt(r + 1, k + 1)));`
+        }
       }
     `;
   }
 }
 
-/**
- * The forward output, packed (see PackedLayout); values as SoftmaxOutputProgram's. The row
- * statistics `st` are the online pass's packed [R, 2] (max, sum/status) read raw: the texel of
- * the output's row pair holds both rows' (see OnlineRowPassProgram).
- */
-export class SoftmaxPackedOutputProgram extends PackedElementProgram {
-  variableNames = ['x', 'mask', 'st'];
-
-  constructor(g: SoftmaxGeometry, layout: PackedLayout, fullMask: boolean, log: boolean) {
-    super(g, layout);
-    // x (and NaN or Inf in it) is read at every position but used only where forwardAt says.
-    this.userCode = this.code(
-      `${fullMask ? '' : maskBaseFn(g)}
-      ${pairReaders(['x', 'mask'], layout, fullMask)}
-      ${forwardAt(log)}`,
-      (h) => `
-          vec4 stv = ${texture2D()}(st, vec2(0.5, (float(texel.x) + 0.5) / float(uRows / 2)));
-          vec2 v = pairX(row, k);
-          vec2 valid = pairMask(row, k);
-          float mv = stv.${h === 0 ? 'x' : 'z'};
-          float sv = stv.${h === 0 ? 'y' : 'w'};
-          float rv = rowScale(sv);
-          res${h} = vec2(forwardAt(valid.x > 0.5, v.x, mv, sv, rv),
-            forwardAt(valid.y > 0.5, v.y, mv, sv, rv));`,
-    );
-  }
-}
-
-/** The gradient, packed (see PackedLayout); values as SoftmaxGradProgram's. */
-export class SoftmaxPackedGradProgram extends PackedElementProgram {
-  variableNames = ['dy', 'mask', 'y', 't'];
-
-  constructor(g: SoftmaxGeometry, layout: PackedLayout, fullMask: boolean, log: boolean) {
-    super(g, layout);
-    // dy and y are read everywhere; a masked position's (even NaN) is dropped by the select.
-    this.userCode = this.code(
-      `${fullMask ? '' : maskBaseFn(g)}
-      ${pairReaders(['dy', 'y', 'mask'], layout, fullMask)}
-      ${gradAt(log)}`,
-      (h) => `
-          vec2 dyv = pairDy(row, k);
-          vec2 yv = pairY(row, k);
-          vec2 valid = pairMask(row, k);
-          float tv = fetchTexel(t, statRC, tTexShape);
-          res${h} = vec2(valid.x > 0.5 ? gradAt(dyv.x, yv.x, tv) : 0.0,
-            valid.y > 0.5 ? gradAt(dyv.y, yv.y, tv) : 0.0);`,
-    );
-  }
-}
+/** WebGL 2 (GLSL ES 3.00: mix with a bvec4 is a select). */
+const isWebGL2 = (): boolean => env().getNumber('WEBGL_VERSION') === 2;
 
 /**
- * Positions per invocation of the online pass (MAX_WINDOW bounds the merges). Short windows
- * measured fastest on SwiftShader at [8,12,128,128] (32: about 20% under 256; 16 no better),
- * and no slower at [64,4096]: more, shorter invocations to spread over its threads.
+ * The packed row statistics of a row pair in one pass: output a packed [R, 2 * windows], one
+ * invocation per row pair and window of `window` positions writing both rows' partial (a vec2
+ * each, PackedRowReducer) as one texel. The inputs are read a texel quad at a time (two positions
+ * of both rows): a raw input (a packed [R, n] of the layout, kernels/softmax.ts runRaw) in one
+ * read, any other through a texel cursor per row (the mask through maskBase where it broadcasts,
+ * or in one read at the pair's row of its MaskPairsProgram texture). The mask is read first, the
+ * other inputs only for quads with a valid position, so padding (trailing key padding above all)
+ * costs one read per quad and no arithmetic.
  */
-export const ONLINE_WINDOW = 32;
-
-/**
- * The packed forward's row statistics in one pass (glsl/softmax.ts onlineFold): output a packed
- * [R, 2 * windows], one invocation per row pair and window writing both rows' (max, sum/status)
- * as one texel, so the output program reads a row pair's statistics in one read. Masked
- * positions are skipped by a branch before x is used (a raw x texel is read for two positions
- * whatever their mask).
- */
-export class OnlineRowPassProgram implements MaskedProgram {
-  readonly variableNames = ['mask', 'x'];
+export class PackedRowPassProgram implements MaskedProgram {
+  readonly variableNames: string[];
   readonly packedInputs = false;
   readonly packedOutput = true;
   readonly enableShapeUniforms = true;
@@ -692,86 +654,98 @@ export class OnlineRowPassProgram implements MaskedProgram {
     g: SoftmaxGeometry,
     rows: number,
     windows: number,
-    rawX: boolean,
-    rawMask: boolean,
+    reducerName: PackedRowReducerName,
+    raw: readonly string[],
+    maskPairs: MaskPairs | null = null,
     window = ONLINE_WINDOW,
   ) {
+    const reducer = PACKED_ROW_REDUCERS[reducerName];
+    this.variableNames = ['mask', ...reducer.inputs];
     this.outputShape = [rows, 2 * windows];
-    const u = geometryUniforms(g);
+    const u = maskPairUniforms(g, geometryUniforms(g));
     this.customUniforms = u.declarations;
     this.uniformValues = u.values;
-    // rawX: x is a packed [R, n] read raw (kernels/softmax.ts runRaw): one read per two positions
-    // gives both rows' values (rows 2r, 2r + 1 in x, y and z, w); window and start are even.
-    // rawMask (with rawX only): a full mask in the same layout, read along with x.
-    const row = (h: number, what: string) =>
-      what === 'start'
-        ? `${onlineInit(h)}
-        ${
-          rawMask
-            ? ''
-            : `ivec2 cm_${h} = texelOf(maskBase(rowA + ${h}, 0) + start * uAxisMask + offsetmask,
-          maskTexShape);`
-        }
-        ${rawX ? '' : `ivec2 cx_${h} = texelOf((rowA + ${h}) * uN + start + offsetx, xTexShape);`}`
-        : `if (${
-            rawMask
-              ? `(hi ? mt.${h === 0 ? 'y' : 'w'} : mt.${h === 0 ? 'x' : 'z'})`
-              : `fetchTexel(mask, cm_${h}, maskTexShape)`
-          } > 0.5) {
-            float v = ${
-              rawX
-                ? `hi ? xt.${h === 0 ? 'y' : 'w'} : xt.${h === 0 ? 'x' : 'z'}`
-                : `fetchTexel(x, cx_${h}, xTexShape)`
-            };
-            ${onlineFold(h, 'v')}
-          }
-          ${rawMask ? '' : `cm_${h} = stepTexel(cm_${h}, ivec2(0, uAxisMask), maskTexShape[1]);`}
-          ${rawX ? '' : `cx_${h} = stepTexel(cx_${h}, ivec2(0, 1), xTexShape[1]);`}`;
-    const rawStart = `ivec2 cx = ivec2(texel.x, start / 2);
-        vec2 xSize = ceil(vec2(xTexShape.yx) * 0.5);
-        vec4 xt = vec4(0.0);
-        vec4 mt = vec4(0.0);
-        bool hi = true;`;
-    const rawStep = `hi = !hi;
-          if (!hi) {
-            xt = ${texture2D()}(x, (vec2(cx.yx) + halfCR) / xSize);
-            ${rawMask ? `mt = ${texture2D()}(mask, (vec2(cx.yx) + halfCR) / xSize);` : ''}
-            cx.y += 1;
-          }`;
+    const pairs = maskPairs !== null;
+    // The mask is read raw (kernels/softmax.ts packedInputs); x, dy, y raw or through cursors.
+    const cursor = (n: string) => !raw.includes(n) && n !== 'mask';
+    // The texel row of a raw read: the row pair's, or its mask pair's (MaskPairs).
+    const texelRow = (n: string) => (n === 'mask' && pairs ? 'mp' : 'texel.x');
+    // Per non-raw input: a cursor per row at the window's start, stepped along the row.
+    const step = 'ivec2(0, 1)';
+    const start = (n: string, h: number) => `(rowA + ${h}) * uN + start + offset${n}`;
+    const init = (n: string) =>
+      cursor(n)
+        ? [0, 1]
+            .map((h) => `ivec2 c_${n}_${h} = texelOf(${start(n, h)}, ${n}TexShape);`)
+            .join('\n        ')
+        : `vec2 size_${n} = ceil(vec2(${n}TexShape.yx) * 0.5);`;
+    const next = (n: string) =>
+      cursor(n)
+        ? [0, 1]
+            .map((h) => `ivec2 c1_${n}_${h} = stepTexel(c_${n}_${h}, ${step}, ${n}TexShape[1]);`)
+            .join('\n          ')
+        : '';
+    const fetch = (n: string) =>
+      cursor(n)
+        ? `vec4 q_${n} = vec4(fetchTexel(${n}, c_${n}_0, ${n}TexShape),
+              fetchTexel(${n}, c1_${n}_0, ${n}TexShape), fetchTexel(${n}, c_${n}_1, ${n}TexShape),
+              fetchTexel(${n}, c1_${n}_1, ${n}TexShape));`
+        : `vec4 q_${n} = ${texture2D()}(${n},
+              (vec2(float(col), float(${texelRow(n)})) + halfCR) / size_${n});`;
+    const advance = (n: string) =>
+      cursor(n)
+        ? [0, 1]
+            .map((h) => `c_${n}_${h} = stepTexel(c1_${n}_${h}, ${step}, ${n}TexShape[1]);`)
+            .join('\n          ')
+        : '';
+    const all = this.variableNames;
     this.userCode = `
       ${geometryKey(g)}
       ${EXP_NONPOSITIVE}
       ${CURSORS}
-      ${maskBaseFn(g)}
+      ${pairs ? maskPairFn(g, maskPairs) : ''}
 
       void main() {
         ivec2 texel = ivec2(resultUV.yx * ceil(vec2(outTexShape) * 0.5));
         int rowA = 2 * texel.x;
+        ${pairs ? 'int mp = maskPair(rowA);' : ''}
         int start = texel.y * ${window};
         int len = uN - start;
-        ${rawX ? rawStart : ''}
-        ${row(0, 'start')}
-        ${row(1, 'start')}
-        for (int k = 0; k < ${window}; k++) {
+        ${all.map(init).join('\n        ')}
+        ${reducer.init(0)}
+        ${reducer.init(1)}
+        for (int t = 0; t < ${window / 2}; t++) {
+          int k = 2 * t;
           if (k >= len) {
             break;
           }
-          ${rawX ? rawStep : ''}
-          ${row(0, 'step')}
-          ${row(1, 'step')}
+          int col = start / 2 + t;
+          ${all.map(next).join('\n          ')}
+          ${fetch('mask')}
+          bvec4 valid = greaterThan(q_mask, vec4(0.5));
+          if (k + 1 >= len) {
+            // n odd: the texel's second column is padding.
+            valid = bvec4(valid.x, false, valid.z, false);
+          }
+          if (any(valid)) {
+            ${reducer.inputs.map(fetch).join('\n            ')}
+            ${reducer.fold(0, 'x', 'y')}
+            ${reducer.fold(1, 'z', 'w')}
+          }
+          ${all.map(advance).join('\n          ')}
         }
-        setOutput(vec4(${onlineResult(0)}, ${onlineResult(1)}));
+        setOutput(vec4(${reducer.result(0)}, ${reducer.result(1)}));
       }
     `;
   }
 }
 
 /**
- * Merges up to MAX_WINDOW of the online pass's windows per output: reads its packed partials
+ * Merges up to MAX_WINDOW of a packed row pass's windows per output: reads its packed partials
  * [R, 2 * windowsIn] raw (each texel a row pair's two partials), writes a packed
  * [R, 2 * windowsOut].
  */
-export class OnlineRowMergeProgram implements MaskedProgram {
+export class PackedRowMergeProgram implements MaskedProgram {
   readonly variableNames = ['partials'];
   readonly packedInputs = false;
   readonly packedOutput = true;
@@ -781,7 +755,13 @@ export class OnlineRowMergeProgram implements MaskedProgram {
   customUniforms: CustomUniform[];
   uniformValues: number[][];
 
-  constructor(rows: number, windowsIn: number, windowsOut: number) {
+  constructor(
+    rows: number,
+    windowsIn: number,
+    windowsOut: number,
+    reducerName: PackedRowReducerName,
+  ) {
+    const reducer = PACKED_ROW_REDUCERS[reducerName];
     this.outputShape = [rows, 2 * windowsOut];
     const u = new Uniforms().int('uIn', windowsIn).float('uInf', Number.POSITIVE_INFINITY);
     this.customUniforms = u.declarations;
@@ -794,18 +774,163 @@ export class OnlineRowMergeProgram implements MaskedProgram {
         vec2 size = ceil(vec2(partialsTexShape.yx) * 0.5);
         int start = texel.y * ${MAX_WINDOW};
         int len = uIn - start;
-        ${onlineInit(0)}
-        ${onlineInit(1)}
+        ${reducer.init(0)}
+        ${reducer.init(1)}
         for (int k = 0; k < ${MAX_WINDOW}; k++) {
           if (k >= len) {
             break;
           }
           vec4 p = ${texture2D()}(partials, (vec2(float(start + k), float(texel.x)) + halfCR) / size);
-          ${onlineMerge(0, 'p.x', 'p.y')}
-          ${onlineMerge(1, 'p.z', 'p.w')}
+          ${reducer.merge(0, 'p.x', 'p.y')}
+          ${reducer.merge(1, 'p.z', 'p.w')}
         }
-        setOutput(vec4(${onlineResult(0)}, ${onlineResult(1)}));
+        setOutput(vec4(${reducer.result(0)}, ${reducer.result(1)}));
       }
     `;
+  }
+}
+
+/**
+ * GLSL `vec4 quadN(int rowA, int k)` for each input N: its texel quad at the output's texel
+ * (rows rowA, rowA + 1, positions k, k + 1): a raw input in one read, others as pairN.
+ */
+const quadReaders = (names: readonly string[], layout: PackedLayout): string =>
+  names
+    .map((n) => {
+      if (n === 'mask' && layout.maskPairs) {
+        return `
+      vec4 quadMask(int rowA, int k) {
+        vec2 size = ceil(vec2(maskTexShape.yx) * 0.5);
+        return ${texture2D()}(mask, (vec2(float(k / 2), float(maskPair(rowA))) + halfCR) / size);
+      }`;
+      }
+      return layout.raw?.includes(n)
+        ? `
+      vec4 quad${capital(n)}(int rowA, int k) {
+        return ${texture2D()}(${n}, resultUV);
+      }`
+        : `${pairReaders([n], layout)}
+      vec4 quad${capital(n)}(int rowA, int k) {
+        return vec4(pair${capital(n)}(rowA, k), pair${capital(n)}(rowA + 1, k));
+      }`;
+    })
+    .join('');
+
+/**
+ * Base of the packed elementwise programs in quads: `body` computes the vec4 `res` of the
+ * output texel from `valid` (the quad's mask; the padding column of an odd n is not valid).
+ */
+abstract class PackedElementProgram implements MaskedProgram {
+  abstract variableNames: string[];
+  readonly packedInputs = false;
+  readonly packedOutput = true;
+  readonly enableShapeUniforms = true;
+  outputShape: number[];
+  userCode = '';
+  customUniforms: CustomUniform[];
+  uniformValues: number[][];
+  private readonly key: string;
+
+  constructor(g: SoftmaxGeometry, layout: PackedLayout) {
+    this.outputShape = [layout.rows, g.n];
+    const u = geometryUniforms(g).int('uRows', layout.rows);
+    if (layout.maskPairs) maskPairUniforms(g, u);
+    this.customUniforms = u.declarations;
+    this.uniformValues = u.values;
+    this.key = geometryKey(g);
+  }
+
+  protected code(functions: string, body: string): string {
+    return `
+      ${this.key}
+      ${CURSORS}
+      ${functions}
+
+      // A row pair's statistics: the texel of a packed [R, 2] (one texel per row pair).
+      vec4 rowStats(sampler2D tex, int pair) {
+        return ${texture2D()}(tex, vec2(0.5, (float(pair) + 0.5) / float(uRows / 2)));
+      }
+
+      void main() {
+        // The packed texture is ceil(texShape / 2) (tfjs's layout of a packed [R, n]).
+        ivec2 texel = ivec2(resultUV.yx * ceil(vec2(outTexShape) * 0.5));
+        int rowA = 2 * texel.x;
+        int k = 2 * texel.y;
+        // n odd: the last texel column's second element is padding (written 0).
+        bool second = k + 1 < uN;
+        bvec4 valid = greaterThan(quadMask(rowA, k), vec4(0.5));
+        if (!second) {
+          valid = bvec4(valid.x, false, valid.z, false);
+        }
+        vec4 res;
+        ${body}
+        setOutput(second ? res : vec4(res.x, 0.0, res.z, 0.0));
+      }
+    `;
+  }
+}
+
+/**
+ * The forward output, packed (see PackedLayout); values as SoftmaxOutputProgram's, computed
+ * four at a time (glsl/softmax.ts forward4). The row statistics `st` are the online pass's packed
+ * [R, 2] (max, sum/status) read raw. A quad with no valid position reads no x (softmax: nor the
+ * statistics; log-softmax needs the row status there: -Inf, or 0 in an empty row).
+ */
+export class SoftmaxPackedOutputProgram extends PackedElementProgram {
+  variableNames = ['x', 'mask', 'st'];
+
+  constructor(g: SoftmaxGeometry, layout: PackedLayout, log: boolean) {
+    super(g, layout);
+    const compute = `vec4 s = stv.yyww;
+          vec2 r2 = ${log ? 'log(max(stv.yw, vec2(1.0)))' : '1.0 / max(stv.yw, vec2(1.0))'};
+          res = forward4(valid, quadX(rowA, k), stv.xxzz, s, r2.xxyy);`;
+    this.userCode = this.code(
+      `${layout.maskPairs ? maskPairFn(g, layout.maskPairs) : ''}
+      ${quadReaders(['x', 'mask'], layout)}
+      ${selectFn(isWebGL2())}
+      ${forward4(log)}`,
+      log
+        ? `vec4 stv = rowStats(st, texel.x);
+        if (any(valid)) {
+          ${compute}
+        } else {
+          res = sel(equal(stv.yyww, vec4(${ROW_EMPTY}.0)), vec4(0.0), vec4(-uInf));
+        }`
+        : `res = vec4(0.0);
+        if (any(valid)) {
+          vec4 stv = rowStats(st, texel.x);
+          ${compute}
+        }`,
+    );
+  }
+}
+
+/**
+ * The gradient, packed (see PackedLayout); values as SoftmaxGradProgram's, four at a time. `t`
+ * is the packed row pass's [R, 2] (one sum per row) read raw. A quad with no valid position
+ * reads nothing else (dx 0).
+ */
+export class SoftmaxPackedGradProgram extends PackedElementProgram {
+  variableNames = ['dy', 'mask', 'y', 't'];
+
+  constructor(g: SoftmaxGeometry, layout: PackedLayout, log: boolean) {
+    super(g, layout);
+    // log: exp(y) as expNonPositive (y <= 0; NaN stays NaN, so a NaN row's dx is NaN).
+    const grad = log
+      ? `dyv - sel(greaterThanEqual(yv, vec4(-88.0)), exp(yv),
+            sel(lessThan(yv, vec4(-88.0)), vec4(0.0), yv)) * tv`
+      : 'yv * (dyv - tv)';
+    this.userCode = this.code(
+      `${layout.maskPairs ? maskPairFn(g, layout.maskPairs) : ''}
+      ${quadReaders(['dy', 'y', 'mask'], layout)}
+      ${selectFn(isWebGL2())}`,
+      `res = vec4(0.0);
+        if (any(valid)) {
+          vec4 tv = rowStats(t, texel.x).xxzz;
+          vec4 dyv = quadDy(rowA, k);
+          vec4 yv = quadY(rowA, k);
+          res = sel(valid, ${grad}, vec4(0.0));
+        }`,
+    );
   }
 }
