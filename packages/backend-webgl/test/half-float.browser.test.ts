@@ -9,6 +9,7 @@ import {
   defineExtraCases,
   definePackedInputCases,
   defineSecondarySuite,
+  defineTexelCases,
   roundTrip,
 } from './helpers.js';
 
@@ -30,3 +31,4 @@ describe('configuration: WebGL 2, half-float textures', () => {
 defineSecondarySuite({ describe, it }, 'float16');
 defineExtraCases({ describe, it }, 'float16', ['mean']);
 definePackedInputCases({ describe, it }, 'float16', ['mean']);
+defineTexelCases({ describe, it }, 'float16', undefined, 'packed');

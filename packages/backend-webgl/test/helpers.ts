@@ -26,7 +26,7 @@ import {
   runOp,
   seededRandom,
 } from '@masked-ops/core/testing';
-import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import { type MathBackendWebGL, webgl_util } from '@tensorflow/tfjs-backend-webgl';
 import {
   backend as activeBackend,
   add,
@@ -41,6 +41,7 @@ import {
   tensor,
 } from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
+import { MAX_WINDOW } from '../src/programs/base.js';
 
 export interface TestApi {
   describe: (name: string, body: () => void) => void;
@@ -206,6 +207,274 @@ export function extraCases(): ConformanceCase[] {
     cases.push(make('ties across windows: [2,1000,2] axis 1', [2, t, 2], [2, t], [1], x, mask));
   }
   return cases;
+}
+
+/**
+ * The per-token-loss form long enough for the texel path (texel.ts: x and the mask of one shape,
+ * every axis reduced, more than MAX_WINDOW positions): odd and even R and C (packed slots past the
+ * data), R = 1, B > 1, three passes (over 65,536 positions), a vector and an x with a trailing 1
+ * (read unpacked), valid non-finite values and ties in different windows, a lone valid position,
+ * an empty mask.
+ */
+export function texelCases(): ConformanceCase[] {
+  const rand = seededRandom(10);
+  const make = (
+    name: string,
+    shape: number[],
+    x: Float32Array,
+    mask: Uint8Array,
+    options: { maskShape?: number[]; axis?: number[]; keepDims?: boolean } = {},
+  ): ConformanceCase => {
+    const keepDims = options.keepDims ?? false;
+    return {
+      name,
+      x,
+      xShape: shape,
+      xDtype: 'float32',
+      mask,
+      maskShape: options.maskShape ?? shape,
+      maskDtype: 'bool',
+      ...(options.axis ? { axis: options.axis } : {}),
+      keepDims,
+      dy: randomFloats(rand, 1, -2, 2),
+    };
+  };
+  const cases: ConformanceCase[] = [];
+  {
+    // 75,250 positions: 294 windows of 256 -> 2 -> 1 (three passes); odd C. Masked positions
+    // hold NaN/±Inf.
+    const n = 250 * 301;
+    const x = randomFloats(rand, n);
+    const mask = randomMask(rand, n, 0.5);
+    for (let i = 0; i < n; i++) if (!mask[i]) x[i] = [Number.NaN, Infinity, -Infinity][i % 3]!;
+    cases.push(make('three passes, odd C: [250,301], masked NaN/±Inf', [250, 301], x, mask));
+  }
+  {
+    const shape = [3, 301, 77];
+    const n = size(shape);
+    cases.push(
+      make(
+        'odd R and C, B = 3: [3,301,77], keepDims',
+        shape,
+        randomFloats(rand, n),
+        randomMask(rand, n, 0.3),
+        {
+          axis: [0, 1, 2],
+          keepDims: true,
+        },
+      ),
+    );
+  }
+  {
+    const shape = [2, 3, 40, 64];
+    const n = size(shape);
+    cases.push(
+      make(
+        'rank 4, even R and C: [2,3,40,64], axis [-1,0,2,1]',
+        shape,
+        randomFloats(rand, n),
+        randomMask(rand, n, 0.9),
+        {
+          axis: [-1, 0, 2, 1],
+        },
+      ),
+    );
+  }
+  {
+    const n = 70_001;
+    cases.push(
+      make(
+        'one row (R = 1) of 1.1, three passes: [1,70001]',
+        [1, n],
+        new Float32Array(n).fill(1.1),
+        new Uint8Array(n).fill(1),
+      ),
+    );
+  }
+  {
+    const n = 5001;
+    cases.push(make('a vector: [5001]', [n], randomFloats(rand, n), randomMask(rand, n, 0.5)));
+  }
+  {
+    // x [N, 1] with a mask [N]: not one [B, R, C] view, so read unpacked.
+    const n = 3001;
+    cases.push(
+      make('x [3001,1], mask [3001]', [n, 1], randomFloats(rand, n), randomMask(rand, n, 0.5), {
+        maskShape: [n],
+      }),
+    );
+  }
+  {
+    // A valid +Inf and -Inf far apart (sum, mean: NaN; max +Inf; min -Inf).
+    const shape = [64, 300];
+    const n = size(shape);
+    const x = randomFloats(rand, n);
+    const mask = randomMask(rand, n, 0.5);
+    x[7] = Infinity;
+    mask[7] = 1;
+    x[n - 3] = -Infinity;
+    mask[n - 3] = 1;
+    cases.push(make('valid +Inf and -Inf in different windows: [64,300]', shape, x, mask));
+  }
+  {
+    // A valid NaN in the last window, the other valid values finite.
+    const shape = [64, 300];
+    const n = size(shape);
+    const x = randomFloats(rand, n);
+    const mask = randomMask(rand, n, 0.5);
+    x[n - 1] = Number.NaN;
+    mask[n - 1] = 1;
+    cases.push(make('a valid NaN in the last window: [64,300]', shape, x, mask));
+  }
+  {
+    // Ties of the extreme in many windows: the gradient splits dy among all of them.
+    const shape = [100, 301];
+    const n = size(shape);
+    const x = Float32Array.from({ length: n }, (_, i) => (i % 7) - 3);
+    cases.push(
+      make('ties across windows: [100,301] in {-3..3}', shape, x, randomMask(rand, n, 0.6)),
+    );
+  }
+  {
+    // One valid position, the very last one: every other window is empty (three passes).
+    const shape = [257, 259];
+    const n = size(shape);
+    const mask = new Uint8Array(n);
+    mask[n - 1] = 1;
+    cases.push(
+      make('a lone valid position, the last: [257,259]', shape, randomFloats(rand, n), mask),
+    );
+  }
+  cases.push(
+    make('an empty mask: [40,40]', [40, 40], randomFloats(rand, 1600), new Uint8Array(1600)),
+  );
+  return cases;
+}
+
+/**
+ * The texel path's cases for every op through core's checkCase (x and the mask start on the CPU
+ * and are uploaded unpacked, as tfjs's reductions upload them), then with x and the mask already
+ * on the GPU: `layouts` 'packed' in packed textures (what tfjs's packed ops hand over), 'all' in
+ * each combination with a packed one (both unpacked is what the first part runs). These assert the path runs (the packed path's
+ * programs for an x [N, 1] with a mask [N], which is its layout), that a packed x is read without
+ * unpacking it where the mask has its [B, R, C] view, and compare the forward results and the
+ * gradient of the first output with the references (with 'float16', over the inputs as the
+ * textures hold them; maskedLogSumExp's half-float check is checkHalfLogSumExp's, in the first
+ * part).
+ */
+export function defineTexelCases(
+  t: TestApi,
+  precision: Precision,
+  ops?: readonly ReducerName[],
+  layouts: 'none' | 'packed' | 'all' = 'none',
+  only: (c: ConformanceCase) => boolean = () => true,
+): void {
+  const cases = texelCases().filter(only);
+  defineCases(t, 'per-token-loss form on the texel path', cases, precision, ops, 300_000);
+  if (layouts === 'none') return;
+  const combinations: (readonly [boolean, boolean])[] =
+    layouts === 'all'
+      ? [
+          [true, true],
+          [true, false],
+          [false, true],
+        ]
+      : [[true, true]];
+  for (const spec of specs(ops)) {
+    if (precision === 'float16' && spec.reducer === 'logsumexp') continue;
+    const what = layouts === 'all' ? 'packed and unpacked textures' : 'packed textures';
+    t.it(
+      `${spec.op}: texel path with x and the mask in ${what} (${precision})`,
+      async () => {
+        expect(env().getBool('WEBGL_PACK')).toBe(true);
+        const before = memory().numTensors;
+        for (const original of cases) {
+          if (precision === 'float16' && (original.halfUnsafe || beyondHalfRange(spec, original))) {
+            continue;
+          }
+          const c = precision === 'float16' ? await storedCase(original) : original;
+          const axis = normaliseAxis(c);
+          const xs = Float32Array.from(c.x);
+          for (const [xPacked, maskPacked] of combinations) {
+            const label = `${c.name} (x ${xPacked ? 'packed' : 'unpacked'}, mask ${maskPacked ? 'packed' : 'unpacked'})`;
+            const x0 = tensor(xs, c.xShape);
+            const m0 = tensor(c.mask, c.maskShape, 'bool');
+            for (const t0 of [x0, m0]) webgl().uploadToGPU(t0.dataId);
+            const x = xPacked ? packed(x0) : x0;
+            const mask = maskPacked ? packed(m0) : m0;
+            const spy = spyOnBackend();
+            let ys: Tensor[];
+            try {
+              ys = runOp(spec, x, mask, c.axis, c.keepDims);
+            } finally {
+              spy.restore();
+            }
+            // A packed x [N, 1] with a mask [N] takes the packed path (packed.ts) instead.
+            const packedPath = xPacked && takesPackedPath(c.xShape, c.maskShape, axis);
+            expect(spy.programs, label).toContain(
+              packedPath ? 'PackedMaskedWindowProgram' : 'TexelWindowProgram',
+            );
+            expect(spy.programs, label).not.toContain('MaskedWindowProgram');
+            const oneView = c.xShape.length >= 2 && c.xShape.join() === c.maskShape.join();
+            if (xPacked && oneView) expect(spy.unpacked, label).not.toContain(x.dataId);
+            for (let k = 0; k < ys.length; k++) {
+              const ref = referenceMaskedReduce(
+                spec.reducer,
+                xs,
+                c.xShape,
+                c.mask,
+                c.maskShape,
+                axis,
+                c.keepDims,
+                k,
+              );
+              expect(ys[k]!.shape, label).toEqual(ref.shape);
+              compareWithReference(`${label} forward`, await ys[k]!.data(), ref, precision);
+            }
+            // The gradient of the first output.
+            const dy = tensor(c.dy, ys[0]!.shape);
+            const gradSpy = spyOnBackend();
+            let dx: Tensor;
+            try {
+              dx = grad((v: Tensor) => runOp(spec, v, mask, c.axis, c.keepDims)[0]!)(x, dy);
+            } finally {
+              gradSpy.restore();
+            }
+            expect(gradSpy.programs, label).toContain(
+              packedPath && spec.gradInputs.length > 0
+                ? 'PackedMaskedBroadcastProgram'
+                : 'TexelBroadcastProgram',
+            );
+            if (xPacked && oneView) expect(gradSpy.unpacked, label).not.toContain(x.dataId);
+            // dx is written packed where what the gradient reads (x, or the mask alone for sum and
+            // mean) is, as tfjs's packed ops write theirs.
+            const readPacked = spec.gradInputs.length > 0 ? xPacked : maskPacked;
+            if (readPacked && oneView && !packedPath) {
+              expect(webgl().texData.get(dx.dataId).isPacked, label).toBe(true);
+            }
+            const refDx = referenceMaskedReduceGrad(
+              spec.reducer,
+              xs,
+              c.dy,
+              c.xShape,
+              c.mask,
+              c.maskShape,
+              axis,
+            );
+            compareWithReference(
+              `${label} gradient`,
+              await dx.data(),
+              { values: refDx },
+              precision,
+            );
+            dispose([...new Set([x0, m0, x, mask, dy, dx, ...ys])]);
+          }
+        }
+        expect(memory().numTensors).toBe(before);
+      },
+      600_000,
+    );
+  }
 }
 
 /**
@@ -398,6 +667,18 @@ export function takesPackedPath(
 }
 
 /**
+ * Whether a kernel takes the texel path (texel.ts): every position of x reduced into one output,
+ * one mask value per x value, more than MAX_WINDOW positions; 'packed' where it reads a packed x
+ * as it is (x of rank 2 or more, the mask of x's [B, R, C] view), 'unpacked' where it unpacks it.
+ */
+export function takesTexelPath(c: ConformanceCase, axis: number[]): 'packed' | 'unpacked' | null {
+  const all = c.maskShape.every((_, d) => axis.includes(d));
+  if (!all || size(c.xShape) !== size(c.maskShape) || size(c.xShape) <= MAX_WINDOW) return null;
+  const view = (shape: number[]) => webgl_util.getShapeAs3D(shape).join();
+  return c.xShape.length >= 2 && view(c.xShape) === view(c.maskShape) ? 'packed' : 'unpacked';
+}
+
+/**
  * Records, while installed, the programs the webgl backend runs (by class name) and the data ids
  * it unpacks (`unpackTensor`, which `runWebGLProgram` also calls for a packed input of an
  * unpacked program).
@@ -471,6 +752,9 @@ export function definePackedInputCases(
             packedPath++;
             expect(spy.programs, c.name).toContain('PackedMaskedWindowProgram');
             expect(spy.programs, c.name).not.toContain('MaskedWindowProgram');
+            expect(spy.unpacked, c.name).not.toContain(x.dataId);
+          } else if (takesTexelPath(c, axis) === 'packed') {
+            expect(spy.programs, c.name).toContain('TexelWindowProgram');
             expect(spy.unpacked, c.name).not.toContain(x.dataId);
           } else {
             expect(spy.programs, c.name).not.toContain('PackedMaskedWindowProgram');

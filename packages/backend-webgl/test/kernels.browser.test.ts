@@ -58,7 +58,7 @@ function runGrad(spec: MaskedReduction, x: Tensor, mask: Tensor, y: Tensor): Ten
 }
 
 const OUR_PROGRAMS =
-  /^(MaskedWindowProgram|CombineProgram|PackedMaskedWindowProgram|MaskedBroadcastProgram|MaskedBroadcastPackedProgram|PackedMaskedBroadcastProgram)_/;
+  /^(MaskedWindowProgram|CombineProgram|PackedMaskedWindowProgram|MaskedBroadcastProgram|MaskedBroadcastPackedProgram|PackedMaskedBroadcastProgram|TexelWindowProgram|TexelBroadcastProgram)_/;
 
 /** Output k of a row's op alone, for tf.grad (tfjs gives the other outputs zero cotangents). */
 const outputOf = (spec: MaskedReduction, k: number, x: Tensor, mask: Tensor, axis: number[]) => {
@@ -166,6 +166,49 @@ describe('shader cache', () => {
       expect(added).toEqual(expectedPacked[spec.op]);
     });
   }
+
+  // The texel path (every axis of a full-shape mask), in x's two layouts, mean and max (the count
+  // and the ties statistics). The first shape compiles the path's programs (how many depends on
+  // which combine passes the tests above compiled, so it is not counted); each later shape only a
+  // variant it is the first of: unpacked, [400,352] the window passes over textures a multiple of
+  // four texels wide (a step's texels in one row: the forward's and the statistic's) and [512,512]
+  // tfjs's variant of the gradient pass sampling the mask (and x) at its own output texel (their
+  // texture shape is dx's); packed, [400,352] tfjs's variants for packed textures whose shape is
+  // their logical shape (even R and C: the two window passes and the gradient). [310,333] and
+  // [299,299] compile nothing.
+  const texelShapes = [
+    [300, 301],
+    [310, 333],
+    [400, 352],
+    [512, 512],
+    [299, 299],
+  ];
+  const expectedTexel = { unpacked: [0, 2, 1, 0], packed: [0, 3, 0, 0] };
+  for (const spec of [MASKED_MEAN, MASKED_MAX]) {
+    for (const layout of ['unpacked', 'packed'] as const) {
+      it(`${spec.op}: one texel-path shader per structure (x ${layout})`, () => {
+        const backend = webgl();
+        const added: number[] = [];
+        for (const shape of texelShapes) {
+          const before = cached();
+          const x0 = tensor(ramp(product(shape)), shape);
+          const mask0 = tensor(stripes(product(shape)), shape, 'bool');
+          backend.uploadToGPU(x0.dataId);
+          backend.uploadToGPU(mask0.dataId);
+          const [x, mask] =
+            layout === 'packed'
+              ? [x0, mask0].map((t) => engine().makeTensorFromTensorInfo(backend.packTensor(t)))
+              : [x0, mask0];
+          const ys = runForward(spec, x!, mask!, [0, 1]);
+          const dx = grad((v: Tensor) => runOp(spec, v, mask!, [0, 1])[0]!)(x!);
+          added.push(cached() - before);
+          dispose([...new Set([x0, mask0, x!, mask!, ...ys, dx])]);
+        }
+        expect(added[0]).toBeGreaterThan(0);
+        expect(added.slice(1)).toEqual(expectedTexel[layout]);
+      });
+    }
+  }
 });
 
 describe('registration', () => {
@@ -201,6 +244,11 @@ describe('resources', () => {
         [0, 2],
       ], // non-contiguous
       [[3, 0, 2], [3, 0], [1]], // empty time axis
+      [
+        [300, 301],
+        [300, 301],
+        [0, 1],
+      ], // texel path (every axis of a full-shape mask)
     ];
     const inputs = calls.map(([xShape, maskShape]) => {
       const x = tensor(ramp(product(xShape)), xShape);
@@ -280,6 +328,36 @@ describe('resources', () => {
       dispose(ys);
     }
     dispose([xAll, mAll, x, mask]);
+    // The texel path reads the flat offsets too (rows of 400 and 301: steps within a texture row,
+    // and steps across rows).
+    for (const cols of [400, 301]) {
+      const zs = ramp(6 * cols, (i) => Math.cos(i) * 10);
+      const ns = stripes(6 * cols, 5);
+      const [zAll, nAll] = [tensor(zs, [6, cols]), tensor(ns, [6, cols], 'bool')];
+      backend.uploadToGPU(zAll.dataId);
+      backend.uploadToGPU(nAll.dataId);
+      const z = slice(zAll, [1, 0], [4, cols]);
+      const n = slice(nAll, [2, 0], [4, cols]);
+      expect(backend.texData.get(z.dataId).slice?.flatOffset).toBe(cols);
+      for (const spec of specs(WEBGL_OPS)) {
+        const ys = runForward(spec, z, n, [0, 1]);
+        for (let k = 0; k < ys.length; k++) {
+          const ref = referenceMaskedReduce(
+            spec.reducer,
+            zs.subarray(cols, 5 * cols),
+            [4, cols],
+            ns.subarray(2 * cols, 6 * cols),
+            [4, cols],
+            [0, 1],
+            false,
+            k,
+          );
+          compareWithReference(`${spec.op} of a [4,${cols}] slice`, await ys[k]!.data(), ref);
+        }
+        dispose(ys);
+      }
+      dispose([zAll, nAll, z, n]);
+    }
   });
 
   it('runs no shader when there is nothing to read', async () => {

@@ -7,7 +7,13 @@ import '@tensorflow/tfjs-backend-webgl';
 import '../src/index.js';
 import { dispose, env, setBackend, tensor } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defineExtraCases, defineSecondarySuite, squarified, webgl } from './helpers.js';
+import {
+  defineExtraCases,
+  defineSecondarySuite,
+  defineTexelCases,
+  squarified,
+  webgl,
+} from './helpers.js';
 
 beforeAll(async () => {
   env().set('WEBGL_MAX_TEXTURE_SIZE', 640);
@@ -29,3 +35,5 @@ describe('configuration: WebGL 2, max texture size 640', () => {
 
 defineSecondarySuite({ describe, it }, 'float32', squarified);
 defineExtraCases({ describe, it }, 'float32', ['mean']);
+// The texel cases that fit in 640 * 640 texels.
+defineTexelCases({ describe, it }, 'float32', undefined, 'packed', (c) => c.x.length <= 400_000);

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '../src/index.js';
 import { env, setBackend } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defineExtraCases, defineSecondarySuite, webgl } from './helpers.js';
+import { defineExtraCases, defineSecondarySuite, defineTexelCases, webgl } from './helpers.js';
 
 beforeAll(async () => {
   env().set('WEBGL_VERSION', 1);
@@ -21,3 +21,4 @@ describe('configuration: WebGL 1, unpacked', () => {
 
 defineSecondarySuite({ describe, it }, 'float32');
 defineExtraCases({ describe, it }, 'float32', ['mean']);
+defineTexelCases({ describe, it }, 'float32');

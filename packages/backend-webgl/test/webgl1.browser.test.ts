@@ -7,6 +7,7 @@ import {
   defineExtraCases,
   definePackedInputCases,
   defineSecondarySuite,
+  defineTexelCases,
   webgl,
 } from './helpers.js';
 
@@ -28,3 +29,4 @@ describe('configuration: WebGL 1, packed', () => {
 defineSecondarySuite({ describe, it }, 'float32');
 defineExtraCases({ describe, it }, 'float32', ['mean', 'max']);
 definePackedInputCases({ describe, it }, 'float32', ['mean']);
+defineTexelCases({ describe, it }, 'float32', undefined, 'packed');

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '../src/index.js';
 import { add, dispose, env, setBackend, tensor } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defineExtraCases, defineSecondarySuite, webgl } from './helpers.js';
+import { defineExtraCases, defineSecondarySuite, defineTexelCases, webgl } from './helpers.js';
 
 beforeAll(async () => {
   env().set('WEBGL_PACK', false);
@@ -26,3 +26,4 @@ describe('configuration: WebGL 2, unpacked, float32 textures', () => {
 
 defineSecondarySuite({ describe, it }, 'float32');
 defineExtraCases({ describe, it }, 'float32', ['mean', 'max']);
+defineTexelCases({ describe, it }, 'float32');

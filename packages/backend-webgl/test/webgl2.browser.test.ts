@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   defineExtraCases,
   definePackedInputCases,
+  defineTexelCases,
   roundTrip,
   WEBGL_OPS,
   webgl,
@@ -36,3 +37,4 @@ defineConformanceSuite(
 );
 defineExtraCases({ describe, it }, 'float32', WEBGL_OPS);
 definePackedInputCases({ describe, it }, 'float32', WEBGL_OPS);
+defineTexelCases({ describe, it }, 'float32', WEBGL_OPS, 'all');

@@ -53,6 +53,30 @@ export interface GlslReducer {
    * "non-empty", which is all the combine passes and `finish` ask of it).
    */
   readonly stopAtFirst?: boolean;
+  /**
+   * How the texel path (programs/texel_window.ts) folds four positions at once into vec4 lanes.
+   * Sum-like reducers need none (their lanes start at 0 and fold `update` of the valid values
+   * with the others selected to 0); without one, a reducer folds each valid position through
+   * `update` in turn, four branches per texel, which on SwiftShader made the extremes' pass about
+   * twice as slow as the sum's.
+   */
+  readonly lanes?: LaneFold;
+}
+
+/** A fold of vec4 lanes (see GlslReducer.lanes). */
+export interface LaneFold {
+  /**
+   * GLSL of a lane's value before any valid position: inside a shader (float32) ±Inf exist, so
+   * the extremes have an identity there, though not in half-float partials.
+   */
+  readonly identity: string;
+  /**
+   * GLSL folding the valid components (bvec4 `valid`) of vec4 `v` into vec4 `acc`; it may count
+   * valid NaNs in the shader's float `nans` (they never enter `acc`).
+   */
+  fold(acc: string, v: string, valid: string): string;
+  /** GLSL expression of the window's result from the lanes (and `nans`). */
+  total(acc: string): string;
 }
 
 const sumLike = (source: GlslReducer['source']): GlslReducer => ({
@@ -68,7 +92,11 @@ const sumLike = (source: GlslReducer['source']): GlslReducer => ({
  * `better(v, acc)`: v replaces acc. A valid NaN is the result: once acc holds NaN it stays (GLSL's
  * max()/min() do not reliably propagate NaN, so it is tested explicitly with tfjs's `isnan`).
  */
-const extreme = (better: (v: string, acc: string) => string): GlslReducer => {
+const extreme = (
+  better: (v: string, acc: string) => string,
+  pick: 'max' | 'min',
+  identity: string,
+): GlslReducer => {
   const fold = (acc: string, v: string, first: string) =>
     `if (${first} || (!isnan(${acc}) && (isnan(${v}) || ${better(v, acc)}))) {
               ${acc} = ${v};
@@ -80,6 +108,20 @@ const extreme = (better: (v: string, acc: string) => string): GlslReducer => {
     update: fold,
     merge: fold,
     finish: (acc, count) => `(${count} > 0.0 ? ${acc} : 0.0)`,
+    // A comparison with NaN is false, so a NaN never replaces a lane: valid NaNs are counted
+    // instead, and make the result.
+    lanes: {
+      identity,
+      fold: (
+        acc,
+        v,
+        valid,
+      ) => `bvec4 better = ${pick === 'max' ? 'greaterThan' : 'lessThan'}(${v}, ${acc});
+            ${acc} = vec4(${['x', 'y', 'z', 'w'].map((l) => `${valid}.${l} && better.${l} ? ${v}.${l} : ${acc}.${l}`).join(',\n                       ')});
+            nans += dot(vec4(${valid}), vec4(isnan(${v})));`,
+      total: (acc) =>
+        `(nans > 0.0 ? NAN : ${pick}(${pick}(${acc}.x, ${acc}.y), ${pick}(${acc}.z, ${acc}.w)))`,
+    },
   };
 };
 
@@ -90,8 +132,8 @@ const ratio = (acc: string, count: string) => `(${count} > 0.0 ? ${acc} / ${coun
 export const REDUCERS: Partial<Record<ReducerName, GlslReducer>> = {
   sum: sumLike('x'),
   mean: { ...sumLike('x'), finish: ratio },
-  max: extreme((v, acc) => `${v} > ${acc}`),
-  min: extreme((v, acc) => `${v} < ${acc}`),
+  max: extreme((v, acc) => `${v} > ${acc}`, 'max', '-uInf'),
+  min: extreme((v, acc) => `${v} < ${acc}`, 'min', 'uInf'),
 };
 
 /**
@@ -242,8 +284,9 @@ export interface GlslGradient {
   readonly cotangents: 1 | 2;
   /**
    * Whether dy and the statistic are needed at a few positions only (max/min: the tied ones), so
-   * they are read where the expression uses them; otherwise a packed program reads their texel
-   * once per invocation.
+   * a program writing one value per invocation reads them where the expression uses them. A
+   * packed program (four values per invocation) reads their texels once per invocation whatever
+   * this says: reads in each of the four branches cost more on SwiftShader than reading once.
    */
   readonly sparse: boolean;
   /** GLSL functions the expression calls. */

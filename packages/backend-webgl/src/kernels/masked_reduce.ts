@@ -8,11 +8,14 @@ import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { packedMaskedReduce, usePackedPath } from '../packed.js';
 import { flatView, forwardStages, maskedReduce } from '../passes.js';
+import { texelMaskedReduce, useTexelPath } from '../texel.js';
 
 /**
  * The forward kernel of a table row for 'webgl': the mask is read in the same shader as x, no
  * transpose and no x-sized temporary. A packed x in the [..., time, features] layout reduced over
- * time is read packed (packed.ts); other layouts of a packed x are unpacked first. A composed
+ * time is read packed (packed.ts); a reduction of every position of x with a mask of its shape
+ * (the per-token-loss form) walks the textures in texel order, packed or not (texel.ts); other
+ * layouts of a packed x are unpacked first. A composed
  * reducer (logsumexp, moments) runs its two stages (passes.ts forwardStages); a row with several
  * outputs (moments) returns them in the row's order.
  */
@@ -33,6 +36,8 @@ export function maskedReduceKernel(spec: MaskedReduction): KernelFunc {
       );
     } else if (usePackedPath(webgl, x, mask, axis)) {
       results = packedMaskedReduce(webgl, reducer, x, mask, axis, g.outShape);
+    } else if (useTexelPath(g)) {
+      results = texelMaskedReduce(webgl, reducer, x, mask, g.outShape);
     } else {
       const temps: TensorInfo[] = [];
       try {

@@ -20,6 +20,7 @@ import {
   PackedMaskedBroadcastProgram,
   packedBroadcastInputs,
 } from '../programs/packed_broadcast.js';
+import { texelGradient, useTexelPath } from '../texel.js';
 
 /**
  * The gradient kernel's inputs: `dy1` is the cotangent of a second output (moments' variance;
@@ -65,6 +66,9 @@ export function maskedReduceGradKernel(spec: MaskedReduction): KernelFunc {
     }
     if (gradient.readsXY && usePackedPath(webgl, x!, mask, axis)) {
       return packedGradient(webgl, reducer, g, { dy, dy1, mask, x: x!, y: y! }, axis);
+    }
+    if (useTexelPath(g)) {
+      return texelGradient(webgl, reducer, { dy, ...(dy1 ? { dy1 } : {}), mask, x, y }, xShape);
     }
     const temps: TensorInfo[] = [];
     try {

@@ -30,8 +30,8 @@ export interface PackedBroadcastInputsSpec {
  * two features), one of the mask and one of y, and writes that block of a packed dx. The two
  * time steps of a block belong to one output row, so y, the cotangents and a per-feature statistic
  * (ties), viewed as [keptSize, F], and a per-row statistic (count), viewed as [keptSize, 1], all
- * packed, are read for that row. A sparse gradient (max/min) reads dy and the ties only where its
- * expression needs them (at tied positions, a few per slice); a dense one reads their texels once.
+ * packed, are read for that row, each texel once (one sample: the row's pair of features is its
+ * xy or zw).
  *
  * Masked-out positions are skipped by branches (never multiplied by 0); slots past an odd T or F
  * are written as 0.
@@ -51,7 +51,7 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
     if (!gradient.readsXY) {
       throw new Error(`backend-webgl: no packed-input gradient for '${spec.reducer}'`);
     }
-    const { stat, sparse } = gradient;
+    const { stat } = gradient;
     const two = gradient.cotangents === 2;
     this.variableNames = packedBroadcastInputs(gradient);
     this.outputShape = [...spec.xView];
@@ -65,12 +65,14 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
     this.uniformValues = uniforms.values;
     // This row's pair of features (f, f + 1) of a packed [keptSize, F] input: its texel holds two
     // output rows, xy for an even one and zw for an odd one.
-    const pair = (input: string) =>
-      `(oddRow ? get${input}(outRow, f).zw : get${input}(outRow, f).xy)`;
-    const rowStat = '(oddRow ? getStat(outRow, 0).z : getStat(outRow, 0).x) * uStatScale';
-    // Dense: the texels are read once, before the branches; sparse: component c where used.
-    const read = (input: string, c: number) =>
-      sparse ? `${pair(input)}.${'xy'[c]}` : `${input.toLowerCase()}v.${'xy'[c]}`;
+    // One sample per input: selecting xy or zw of two samples of it made the pass ~10% slower on
+    // SwiftShader, which evaluates both arms of the select.
+    const pair = (input: string) => `rowPair(get${input}(outRow, f), oddRow)`;
+    const rowStat = 'rowPair(getStat(outRow, 0), oddRow).x * uStatScale';
+    // The texels are read once, before the branches, even for a sparse gradient (max/min): read
+    // in each of the four branches that uses them, they made this pass ~20% slower on
+    // SwiftShader (see GlslGradient.sparse).
+    const read = (input: string, c: number) => `${input.toLowerCase()}v.${'xy'[c]}`;
     const statAt = (c: number) =>
       stat === 'count' ? 'rowStat' : stat === 'ties' ? `${read('Stat', c)} * uStatScale` : '1.0';
     const at = (xv: string, c: number) =>
@@ -81,16 +83,17 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
         xv,
         yv: `yv.${'xy'[c]}`,
       });
-    const dense = sparse
-      ? ''
-      : [
-          `vec2 dyv = ${pair('Dy')};`,
-          two ? `vec2 dy1v = ${pair('Dy1')};` : '',
-          stat === 'ties' ? `vec2 statv = ${pair('Stat')};` : '',
-        ].join('\n          ');
+    const rowReads = [
+      `vec2 dyv = ${pair('Dy')};`,
+      two ? `vec2 dy1v = ${pair('Dy1')};` : '',
+      stat === 'ties' ? `vec2 statv = ${pair('Stat')};` : '',
+    ].join('\n          ');
     this.userCode = `
       ${gradient.functions ?? ''}
       ${packedTexels(spec.xRank, spec.maskRank)}
+      vec2 rowPair(vec4 texel, bool odd) {
+        return odd ? texel.zw : texel.xy;
+      }
       void main() {
         ivec3 rc = getOutputCoords();
         int p = rc.x;
@@ -109,7 +112,7 @@ export class PackedMaskedBroadcastProgram implements MaskedProgram {
           ${decompose('p', 'outRow', 'uDimMask', 'uDimOut', runs)}
           bool oddRow = outRow - (outRow / 2) * 2 == 1;
           vec2 yv = ${pair('Y')};
-          ${dense}
+          ${rowReads}
           ${stat === 'count' ? `float rowStat = ${rowStat};` : ''}
           vec4 xt = xTexel(p, t, f);
           bool second = f + 1 < uInner;
