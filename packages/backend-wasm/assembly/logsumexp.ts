@@ -23,6 +23,7 @@ import {
   inner,
   keptBase,
   maskBase,
+  maskLanes,
   rows,
   segmentStart,
   segments,
@@ -56,6 +57,14 @@ export function reduceBlocks(
 ): void {
   setBlocks(x, mask, n, reduce, mid);
   const outRows = <usize>outer * <usize>mid;
+  if (ASC_FEATURE_SIMD) {
+    if (n === 1 && mid === 1) {
+      for (let o: usize = 0; o < outRows; o++) {
+        store<f32>(out + (o << 2), logSumExpAlongTime(o * <usize>reduce));
+      }
+      return;
+    }
+  }
   const rowBytes = (<usize>n) << 2;
   for (let o: usize = 0; o < outRows; o++) logSumExpRow(out + o * rowBytes, blockBase(o));
 }
@@ -164,4 +173,59 @@ function logSumExpLane(out: usize, i: usize): void {
     }
   }
   store<f32>(out + (i << 2), m - m !== 0 ? m : m + logScalar(<f32>s));
+}
+
+// inner == 1 with mid == 1 (the per-token-loss form: every axis reduced, a full-shape mask, or a
+// [batch, time] x reduced over time): rows are single floats, so vectorise along the reduced axis
+// instead (as sums.ts and extrema.ts do), 8 positions a step with lane masks. Pass 1 takes m by
+// selection; pass 2 adds e^(x - m) with masked lanes cleared after the exp (a masked NaN/Inf
+// gives a NaN or Inf there, which the AND drops). SIMD modules only.
+
+function logSumExpAlongTime(start: usize): f32 {
+  const xp = xBase + (start << 2);
+  const mp = maskBase + start;
+  const reduce = <usize>rows;
+  const low = f32x4.splat(-Infinity);
+  let m0 = low;
+  let m1 = low;
+  let r: usize = 0;
+  for (; r + 8 <= reduce; r += 8) {
+    m0 = maxLanes(m0, v128.bitselect(v128.load(xp + (r << 2)), low, maskLanes(mp + r)));
+    m1 = maxLanes(m1, v128.bitselect(v128.load(xp + (r << 2), 16), low, maskLanes(mp + r + 4)));
+  }
+  const mv = maxLanes(m0, m1);
+  // f32.max gives NaN if either operand is NaN: a valid NaN is the result.
+  let m = max<f32>(
+    max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
+    max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)),
+  );
+  for (let k = r; k < reduce; k++) {
+    if (load<u8>(mp + k) !== 0) m = max<f32>(m, load<f32>(xp + (k << 2)));
+  }
+  // No valid position or every valid value -Inf: -Inf; a valid +Inf or NaN: itself.
+  if (m - m !== 0) return m;
+  const shift = f32x4.splat(m);
+  let lo = f64x2.splat(0);
+  let hi = f64x2.splat(0);
+  r = 0;
+  while (r + 8 <= reduce) {
+    const end = r + min<usize>((reduce - r) & ~(<usize>7), <usize>ROWS_PER_PARTIAL);
+    let s0 = f32x4.splat(0);
+    let s1 = f32x4.splat(0);
+    for (; r < end; r += 8) {
+      const e0 = expLanes(f32x4.sub(v128.load(xp + (r << 2)), shift));
+      const e1 = expLanes(f32x4.sub(v128.load(xp + (r << 2), 16), shift));
+      s0 = f32x4.add(s0, v128.and(e0, maskLanes(mp + r)));
+      s1 = f32x4.add(s1, v128.and(e1, maskLanes(mp + r + 4)));
+    }
+    const s = f32x4.add(s0, s1);
+    lo = f64x2.add(lo, promoteLow(s));
+    hi = f64x2.add(hi, promoteHigh(s));
+  }
+  const t = f64x2.add(lo, hi);
+  let sum = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+  for (; r < reduce; r++) {
+    if (load<u8>(mp + r) !== 0) sum += <f64>expScalar(load<f32>(xp + (r << 2)) - m);
+  }
+  return m + logScalar(<f32>sum);
 }

@@ -25,6 +25,7 @@ import {
   inner,
   keptBase,
   maskBase,
+  maskLanes,
   rows,
   segmentStart,
   segments,
@@ -52,7 +53,12 @@ export function reduceBlocks(
   const outRows = <usize>outer * <usize>mid;
   const rowBytes = (<usize>n) << 2;
   for (let o: usize = 0; o < outRows; o++) {
-    momentsRow(out + o * rowBytes, out1 + o * rowBytes, blockBase(o));
+    const at = o * rowBytes;
+    if (ASC_FEATURE_SIMD && n === 1 && mid === 1) {
+      momentsAlongTime(out + at, out1 + at, o * <usize>reduce);
+    } else {
+      momentsRow(out + at, out1 + at, blockBase(o));
+    }
   }
 }
 
@@ -194,4 +200,71 @@ function exactLane(out: usize, out1: usize, i: usize, count: u32): void {
   }
   store<f32>(out + (i << 2), <f32>mean);
   store<f32>(out1 + (i << 2), <f32>(sum / <f64>count));
+}
+
+// inner == 1 with mid == 1 (the per-token-loss form: every axis reduced, a full-shape mask, or a
+// [batch, time] x reduced over time): rows are single floats, so vectorise along the reduced axis
+// instead (as sums.ts does), 8 positions a step, masked lanes cleared after the subtraction; the
+// same shifted sums, float32 partials into float64, and the same float64 redo (exactLane) when a
+// result is not finite. SIMD modules only.
+
+function momentsAlongTime(out: usize, out1: usize, start: usize): void {
+  const xp = xBase + (start << 2);
+  const mp = maskBase + start;
+  const reduce = <usize>rows;
+  let first: usize = 0;
+  while (first < reduce && load<u8>(mp + first) === 0) first++;
+  if (first === reduce) {
+    store<f32>(out, 0);
+    store<f32>(out1, 0);
+    return;
+  }
+  const c = load<f32>(xp + (first << 2));
+  const cv = f32x4.splat(c);
+  let sum1: f64 = 0;
+  let sum2: f64 = 0;
+  let cnt = i32x4.splat(0);
+  let r = first;
+  while (r + 8 <= reduce) {
+    const end = r + min<usize>((reduce - r) & ~(<usize>7), <usize>ROWS_PER_PARTIAL);
+    let s1 = f32x4.splat(0);
+    let s2 = f32x4.splat(0);
+    for (; r < end; r += 8) {
+      const m0 = maskLanes(mp + r);
+      const m1 = maskLanes(mp + r + 4);
+      const d0 = v128.and(f32x4.sub(v128.load(xp + (r << 2)), cv), m0);
+      const d1 = v128.and(f32x4.sub(v128.load(xp + (r << 2), 16), cv), m1);
+      s1 = f32x4.add(s1, f32x4.add(d0, d1));
+      s2 = f32x4.add(s2, f32x4.add(f32x4.mul(d0, d0), f32x4.mul(d1, d1)));
+      cnt = i32x4.sub(i32x4.sub(cnt, m0), m1);
+    }
+    const t1 = f64x2.add(promoteLow(s1), promoteHigh(s1));
+    const t2 = f64x2.add(promoteLow(s2), promoteHigh(s2));
+    sum1 += f64x2.extract_lane(t1, 0) + f64x2.extract_lane(t1, 1);
+    sum2 += f64x2.extract_lane(t2, 0) + f64x2.extract_lane(t2, 1);
+  }
+  let count = <u32>(
+    (i32x4.extract_lane(cnt, 0) +
+      i32x4.extract_lane(cnt, 1) +
+      i32x4.extract_lane(cnt, 2) +
+      i32x4.extract_lane(cnt, 3))
+  );
+  for (; r < reduce; r++) {
+    if (load<u8>(mp + r) !== 0) {
+      const d = load<f32>(xp + (r << 2)) - c;
+      sum1 += <f64>d;
+      sum2 += <f64>(d * d);
+      count++;
+    }
+  }
+  const d = sum1 / <f64>count;
+  const mean = <f32>(<f64>c + d);
+  const variance = <f32>(sum2 / <f64>count - d * d);
+  if (mean - mean !== 0 || variance - variance !== 0) {
+    rowBase = start;
+    exactLane(out, out1, 0, count);
+    return;
+  }
+  store<f32>(out, mean);
+  store<f32>(out1, max<f32>(variance, 0));
 }
