@@ -265,41 +265,74 @@ async function runOnce(f: Variant): Promise<number> {
  */
 export const COLD_START_FACTOR = 10;
 
+/** A variant's median time and how many timed runs it had. */
+export interface Timing {
+  ms: number;
+  reps: number;
+}
+
 /**
- * The median of up to `reps` timed runs after up to `warmup` warm-ups, within the budget. The
- * first call of a variant pays for shader compiles, JIT and heap growth, so at least one warm-up
- * runs; more only while they stay under a quarter of the budget (a second warm-up matters for a
- * fast variant, not for one that takes a second per call). A variant whose first run alone takes
- * the whole budget (a cpu composite backward takes seconds) is timed by that run: at that length
- * a cold start (shader compiles, first-touch page faults of tens of ms) is a few percent, and the
- * ratios it enters are tens to hundreds. Never extrapolated: `reps` says how many runs there were.
- * On webgl and webgpu the first call also compiles the variant's shaders (hundreds of ms on
- * SwiftShader, more than a small op's whole run), so there a first call is the measurement only
- * when it took over COLD_START_FACTOR budgets; otherwise one more run is timed.
+ * The median of up to `reps` timed runs of each variant after up to `warmup` warm-ups, within the
+ * budget, the variants' timed runs interleaved (round r runs each variant still timing once), so
+ * that a slow stretch of a shared machine (another process, a GC, frequency scaling) falls on all
+ * of them instead of on the one that happened to be timing: the ratios are what a row is read
+ * for. The first call of a variant pays for shader compiles, JIT and heap growth, so at least one
+ * warm-up runs; more only while they stay under a quarter of the budget (a second warm-up matters
+ * for a fast variant, not for one that takes a second per call). A variant whose first run alone
+ * takes the whole budget (a cpu composite backward takes seconds) is timed by that run: at that
+ * length a cold start (shader compiles, first-touch page faults of tens of ms) is a few percent,
+ * and the ratios it enters are tens to hundreds. Never extrapolated: `reps` says how many runs
+ * there were. On webgl and webgpu the first call also compiles the variant's shaders (hundreds of
+ * ms on SwiftShader, more than a small op's whole run), so there a first call is the measurement
+ * only when it took over COLD_START_FACTOR budgets; otherwise one more run is timed.
  */
+export async function timeInterleaved(
+  variants: Variant[],
+  o: Pick<BenchOptions, 'reps' | 'warmup' | 'budgetMs'>,
+): Promise<Timing[]> {
+  const compiles = GPU_BACKENDS.includes(tf.getBackend());
+  // Per variant: its timed runs, and whether it still takes part in the rounds.
+  const timed = variants.map(() => ({ times: [] as number[], spent: 0, done: false }));
+  for (const [v, f] of variants.entries()) {
+    let spent = 0;
+    for (let i = 0; i < Math.max(1, o.warmup) && (i === 0 || spent < o.budgetMs / 4); i++) {
+      const t = await runOnce(f);
+      spent += t;
+      if (i === 0 && o.budgetMs > 0 && t >= o.budgetMs) {
+        timed[v]!.times.push(
+          !compiles || t >= COLD_START_FACTOR * o.budgetMs ? t : await runOnce(f),
+        );
+        timed[v]!.done = true;
+        break;
+      }
+    }
+  }
+  const reps = Math.max(1, o.reps);
+  for (;;) {
+    const active = timed.filter(
+      (v) => !v.done && v.times.length < reps && (v.times.length === 0 || v.spent < o.budgetMs),
+    );
+    if (active.length === 0) break;
+    for (const [v, f] of variants.entries()) {
+      const state = timed[v]!;
+      if (!active.includes(state)) continue;
+      const t = await runOnce(f);
+      state.times.push(t);
+      state.spent += t;
+    }
+  }
+  return timed.map(({ times }) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return { ms: sorted[Math.floor(sorted.length / 2)]!, reps: sorted.length };
+  });
+}
+
+/** One variant timed alone (timeInterleaved's rules). */
 export async function timeMs(
   f: Variant,
   o: Pick<BenchOptions, 'reps' | 'warmup' | 'budgetMs'>,
-): Promise<{ ms: number; reps: number }> {
-  const times: number[] = [];
-  let spent = 0;
-  const compiles = GPU_BACKENDS.includes(tf.getBackend());
-  for (let i = 0; i < Math.max(1, o.warmup) && (i === 0 || spent < o.budgetMs / 4); i++) {
-    const t = await runOnce(f);
-    spent += t;
-    if (i === 0 && o.budgetMs > 0 && t >= o.budgetMs) {
-      if (!compiles || t >= COLD_START_FACTOR * o.budgetMs) return { ms: t, reps: 1 };
-      return { ms: await runOnce(f), reps: 1 };
-    }
-  }
-  spent = 0;
-  while (times.length < Math.max(1, o.reps) && (times.length === 0 || spent < o.budgetMs)) {
-    const t = await runOnce(f);
-    times.push(t);
-    spent += t;
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)]!, reps: times.length };
+): Promise<Timing> {
+  return (await timeInterleaved([f], o))[0]!;
 }
 
 function seededUniform(seed: number) {
@@ -338,9 +371,10 @@ async function timeVariants(
 ): Promise<
   Pick<BenchRow, 'fusedMs' | 'compositeMs' | 'unmaskedMs' | 'vsComposite' | 'vsUnmasked' | 'reps'>
 > {
-  const fused = await timeMs(v.fused, options);
-  const comp = await timeMs(v.composite, options);
-  const plain = await timeMs(v.unmasked, options);
+  const [fused, comp, plain] = (await timeInterleaved(
+    [v.fused, v.composite, v.unmasked],
+    options,
+  )) as [Timing, Timing, Timing];
   return {
     fusedMs: fused.ms,
     compositeMs: comp.ms,

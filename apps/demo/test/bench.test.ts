@@ -17,6 +17,7 @@ import {
   runBench,
   segmentSumEstimateMs,
   softmaxVariants,
+  timeInterleaved,
   userComposite,
 } from '../src/bench.js';
 import { useNodeBackend } from '../src/node/backends.js';
@@ -130,6 +131,49 @@ describe('runBench', () => {
       backward: false,
     });
     expect(row!.reps).toEqual({ fused: 1, composite: 1, unmasked: 1 });
+  });
+});
+
+describe('timeInterleaved', () => {
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {}
+  };
+  it("interleaves the variants' timed runs after each one's warm-ups", async () => {
+    const calls: string[] = [];
+    const variant = (name: string) => () => {
+      calls.push(name);
+      return tf.scalar(0);
+    };
+    const timed = await timeInterleaved([variant('a'), variant('b'), variant('c')], {
+      reps: 3,
+      warmup: 1,
+      budgetMs: 1000,
+    });
+    // The warm-ups, then three rounds.
+    expect(calls.join('')).toBe('abcabcabcabc');
+    expect(timed.map((t) => t.reps)).toEqual([3, 3, 3]);
+  });
+  it('times a variant whose first run takes the whole budget by that run, and the others on', async () => {
+    const calls: string[] = [];
+    const timed = await timeInterleaved(
+      [
+        () => {
+          calls.push('fast');
+          return tf.scalar(0);
+        },
+        () => {
+          calls.push('slow');
+          busy(30);
+          return tf.scalar(0);
+        },
+      ],
+      { reps: 2, warmup: 1, budgetMs: 20 },
+    );
+    expect(calls).toEqual(['fast', 'slow', 'fast', 'fast']);
+    expect(timed[1]!.reps).toBe(1);
+    expect(timed[1]!.ms).toBeGreaterThanOrEqual(30);
+    expect(timed[0]!.reps).toBe(2);
   });
 });
 
