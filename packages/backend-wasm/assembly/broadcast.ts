@@ -12,6 +12,7 @@ import {
   fillRow,
   inner,
   keptBase,
+  laneCount,
   maskBase,
   maskLanes,
   rows,
@@ -262,12 +263,7 @@ function broadcastAlongTime(reducer: i32, o: u32): void {
     if (extremum) m = v128.and(m, tiedLanes(v128.load(xp + (r << 2)), yv));
     cnt = i32x4.sub(cnt, m);
   }
-  let count = <u32>(
-    (i32x4.extract_lane(cnt, 0) +
-      i32x4.extract_lane(cnt, 1) +
-      i32x4.extract_lane(cnt, 2) +
-      i32x4.extract_lane(cnt, 3))
-  );
+  let count = laneCount(cnt);
   for (; r < reduce; r++) {
     count += <u32>(load<u8>(mp + r) !== 0 && (!extremum || tied(load<f32>(xp + (r << 2)), y)));
   }

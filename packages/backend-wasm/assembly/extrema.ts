@@ -8,6 +8,7 @@ import {
   fillRow,
   inner,
   keptBase,
+  laneCount,
   maskBase,
   maskLanes,
   rows,
@@ -112,12 +113,7 @@ function extremumAlongTime(start: usize, flip: i32): f32 {
     max<f32>(f32x4.extract_lane(best, 0), f32x4.extract_lane(best, 1)),
     max<f32>(f32x4.extract_lane(best, 2), f32x4.extract_lane(best, 3)),
   );
-  let count = <u32>(
-    (i32x4.extract_lane(cnt, 0) +
-      i32x4.extract_lane(cnt, 1) +
-      i32x4.extract_lane(cnt, 2) +
-      i32x4.extract_lane(cnt, 3))
-  );
+  let count = laneCount(cnt);
   for (; r < reduce; r++) {
     if (load<u8>(mp + r) !== 0) {
       value = max<f32>(value, reinterpret<f32>(load<i32>(xp + (r << 2)) ^ flip));

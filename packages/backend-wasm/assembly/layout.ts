@@ -126,6 +126,16 @@ export function maskLanes(p: usize): v128 {
   return i32x4.ne(wide, i32x4.splat(0));
 }
 
+/** The total of a vector of counts kept by subtracting maskLanes (all-ones is -1) per step. */
+export function laneCount(cnt: v128): u32 {
+  return <u32>(
+    (i32x4.extract_lane(cnt, 0) +
+      i32x4.extract_lane(cnt, 1) +
+      i32x4.extract_lane(cnt, 2) +
+      i32x4.extract_lane(cnt, 3))
+  );
+}
+
 /** dst[i] = value for `n` floats. */
 export function fillRow(dst: usize, n: usize, value: f32): void {
   let i: usize = 0;

@@ -24,6 +24,7 @@ import {
   fillRow,
   inner,
   keptBase,
+  laneCount,
   maskBase,
   maskLanes,
   rows,
@@ -243,12 +244,7 @@ function momentsAlongTime(out: usize, out1: usize, start: usize): void {
     sum1 += f64x2.extract_lane(t1, 0) + f64x2.extract_lane(t1, 1);
     sum2 += f64x2.extract_lane(t2, 0) + f64x2.extract_lane(t2, 1);
   }
-  let count = <u32>(
-    (i32x4.extract_lane(cnt, 0) +
-      i32x4.extract_lane(cnt, 1) +
-      i32x4.extract_lane(cnt, 2) +
-      i32x4.extract_lane(cnt, 3))
-  );
+  let count = laneCount(cnt);
   for (; r < reduce; r++) {
     if (load<u8>(mp + r) !== 0) {
       const d = load<f32>(xp + (r << 2)) - c;

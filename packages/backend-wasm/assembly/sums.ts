@@ -17,6 +17,7 @@ import {
   fillRow,
   inner,
   keptBase,
+  laneCount,
   maskBase,
   maskLanes,
   rows,
@@ -202,12 +203,7 @@ function sumAlongTime(start: usize, divide: bool): f32 {
       <f64>f32x4.extract_lane(acc, 1) +
       (<f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3));
   }
-  let count = <u32>(
-    (i32x4.extract_lane(cnt, 0) +
-      i32x4.extract_lane(cnt, 1) +
-      i32x4.extract_lane(cnt, 2) +
-      i32x4.extract_lane(cnt, 3))
-  );
+  let count = laneCount(cnt);
   for (; r < reduce; r++) {
     if (load<u8>(mp + r) !== 0) {
       s += <f64>load<f32>(xp + (r << 2));
