@@ -5,15 +5,14 @@
 // (SwiftShader timings are only comparable as ratios, within one run).
 import '@tensorflow/tfjs-backend-webgpu';
 import '../src/index.js';
-import { MASKED_REDUCTIONS, type MaskedReduction } from '@masked-ops/core';
+import { MASKED_REDUCTIONS } from '@masked-ops/core';
 import { randomFloats, randomMask, runOp, seededRandom } from '@masked-ops/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { webgpuKernelConfigs } from '../src/index.js';
+import { median, ms, ROUNDS, ratio, unmasked } from './timing.js';
 
 const [B, T, F] = [256, 200, 64];
-/** Timed calls per measurement, after one warm-up call (shader compilation, uploads). */
-const ROUNDS = 3;
 
 let x: tf.Tensor;
 let mask: tf.Tensor;
@@ -35,43 +34,6 @@ afterAll(() => {
   );
 });
 
-const unmasked = (spec: MaskedReduction, v: tf.Tensor): tf.Tensor[] => {
-  switch (spec.unmasked) {
-    case 'sum':
-      return [tf.sum(v, 1)];
-    case 'mean':
-      return [tf.mean(v, 1)];
-    case 'max':
-      return [tf.max(v, 1)];
-    case 'min':
-      return [tf.min(v, 1)];
-    case 'logSumExp':
-      return [tf.logSumExp(v, 1)];
-    case 'moments': {
-      const { mean, variance } = tf.moments(v, 1);
-      return [mean, variance];
-    }
-  }
-};
-
-/** Median wall time of `f`, its results read back, after one warm-up call. */
-async function median(f: () => tf.Tensor[]): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i <= ROUNDS; i++) {
-    const t0 = performance.now();
-    const outs = f();
-    await Promise.all(outs.map((t) => t.data()));
-    const t = performance.now() - t0;
-    tf.dispose(outs);
-    if (i > 0) times.push(t);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
-
-const ms = (v: number) => v.toFixed(0).padStart(6);
-const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}x`.padStart(6);
-
 for (const spec of MASKED_REDUCTIONS) {
   it(spec.op, async () => {
     const forward = () => runOp(spec, x, mask, 1);
@@ -90,7 +52,7 @@ for (const spec of MASKED_REDUCTIONS) {
     } finally {
       for (const c of configs) tf.registerKernel(c);
     }
-    const plain = await median(() => unmasked(spec, x));
+    const plain = await median(() => unmasked(spec, x, 1));
     const row = `${spec.op.padEnd(16)} forward: fused ${ms(fused)}, composite ${ms(composite)} (${ratio(composite, fused)}), tf.${spec.unmasked.padEnd(9)} ${ms(plain)} (${ratio(plain, fused)}) | backward: fused ${ms(fusedGrad)}, composite ${ms(compositeGrad)} (${ratio(compositeGrad, fusedGrad)})`;
     rows.push(row);
     console.log(row);

@@ -1,6 +1,7 @@
 // What the shared conformance kit does not cover on webgpu: long slices on both workgroup
 // shapes and several reduced runs (masked NaN/±Inf spread over many invocations, ties split
-// across invocations), the most runs a program takes, inputs produced by other webgpu ops
+// across invocations), split reductions (which programs run; NaN/±Inf, empty slices and ties
+// across chunks), the most runs a program takes, inputs produced by other webgpu ops
 // (transpose, slice, matMul outputs; a bool mask from a comparison), no tensor or GPU buffer left
 // behind, and the number of compiled shaders staying independent of the shapes. Expected values
 // come from core's float64 references, never from the kernels.
@@ -9,6 +10,7 @@ import '../src/index.js';
 import {
   MASKED_REDUCTIONS,
   maskedMean,
+  maskedSum,
   referenceMaskedReduce,
   referenceMaskedReduceGrad,
   referenceMaskedReduceGradScales,
@@ -35,8 +37,9 @@ import {
   tensor,
   transpose,
 } from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { MAX_RUNS, workgroupShape } from '../src/programs/slice.js';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_RUNS, type Slices, workgroupShape } from '../src/programs/slice.js';
+import { splitPlan } from '../src/programs/split.js';
 import { expectNoResourceGrowth, useWebGPU, webgpu } from './helpers.js';
 
 useWebGPU();
@@ -151,6 +154,62 @@ function extraCases(): ConformanceCase[] {
     );
   }
   {
+    // Every axis of a long full-shape row set (the per-token-loss form, split into ~100 chunks of
+    // one output): masked positions hold NaN/±Inf.
+    const xShape = [300, 700];
+    const x = randomFloats(rand, size(xShape));
+    const mask = randomMask(rand, size(xShape), 0.5);
+    for (let i = 0; i < x.length; i++)
+      if (!mask[i]) x[i] = [Number.NaN, Infinity, -Infinity][i % 3]!;
+    cases.push(makeCase('every axis, split: [300,700] -> scalar', xShape, xShape, [0, 1], x, mask));
+  }
+  {
+    // Split rows (9 chunks each): ties of the extreme in every chunk; an empty row with NaN
+    // under its mask; a row whose only valid position is the last one; a row of valid ±Inf and
+    // a NaN in different chunks.
+    const t = 20_000;
+    const x = Float32Array.from({ length: 4 * t }, (_, i) => (i % 5) - 2);
+    const mask = randomMask(rand, 4 * t, 0.5);
+    mask.fill(0, t, 3 * t);
+    for (let i = t; i < 2 * t; i++) x[i] = Number.NaN;
+    mask[3 * t - 1] = 1;
+    for (const [i, v] of [
+      [3 * t + 100, Infinity],
+      [3 * t + 9_000, -Infinity],
+      [3 * t + 19_000, Number.NaN],
+    ] as const) {
+      x[i] = v;
+      mask[i] = 1;
+    }
+    cases.push(
+      makeCase(
+        'split rows: ties, an empty row, a last-position row, valid ±Inf/NaN: [4,20000] axis 1',
+        [4, t],
+        [4, t],
+        [1],
+        x,
+        mask,
+      ),
+    );
+  }
+  {
+    // Split slices of three features ([4, 64] workgroups, two groups of columns): valid +Inf
+    // and -Inf in different chunks of one feature, a lone +Inf in another.
+    const xShape = [2, 9000, 3];
+    const x = randomFloats(rand, size(xShape));
+    const mask = randomMask(rand, 2 * 9000, 0.5);
+    const valid = (row: number, step: number, feature: number, v: number) => {
+      x[(row * 9000 + step) * 3 + feature] = v;
+      mask[row * 9000 + step] = 1;
+    };
+    valid(0, 10, 1, Infinity);
+    valid(0, 8000, 1, -Infinity);
+    valid(1, 4500, 2, Infinity);
+    cases.push(
+      makeCase('split features: [2,9000,3] mask [2,9000] axis 1', xShape, [2, 9000], [1], x, mask),
+    );
+  }
+  {
     // The most runs a program takes: a rank-8 mask reduced over every other axis (4 kept and 4
     // reduced runs).
     const maskShape = [2, 3, 2, 3, 2, 3, 2, 3];
@@ -182,6 +241,96 @@ describe('workgroup shapes', () => {
     expect(workgroupShape(slices(64, 200))).toEqual([32, 4]);
     expect(workgroupShape(slices(40, 1500))).toEqual([32, 4]);
     expect(workgroupShape(slices(1, 33))).toEqual([32, 4]);
+  });
+});
+
+/** Slices of one reduced run, as maskedGeometry gives them. */
+const slices = (keptSize: number, reduceSize: number, inner: number): Slices => ({
+  layout: { kept: [], reduced: [{ size: reduceSize, flatStride: 1, maskStride: 1 }], all: [] },
+  keptSize,
+  inner,
+  reduceSize,
+});
+
+describe('split reductions', () => {
+  it('splits long slices with few outputs, into at most 256 workgroups', () => {
+    // The per-token-loss form at [4096,4096]: one output, 256 chunks of 65,536 positions.
+    expect(splitPlan(slices(1, 4096 * 4096, 1))).toEqual({
+      shape: [1, 64],
+      groups: 1,
+      chunks: 256,
+      chunkSize: 65_536,
+    });
+    // The kit's T = 10,000 and T = 100,000 cases: chunks of at least 64 x 32 positions.
+    expect(splitPlan(slices(3, 10_000, 4))).toEqual({
+      shape: [4, 64],
+      groups: 3,
+      chunks: 4,
+      chunkSize: 2500,
+    });
+    expect(splitPlan(slices(2, 100_000, 1))).toEqual({
+      shape: [1, 64],
+      groups: 2,
+      chunks: 48,
+      chunkSize: 2084,
+    });
+    // Many outputs, or short slices: one stage.
+    expect(splitPlan(slices(256, 200, 64))).toBeNull();
+    expect(splitPlan(slices(4096, 4096, 1))).toBeNull();
+    expect(splitPlan(slices(1, 16 * 33, 1))).toBeNull();
+    expect(splitPlan(slices(1, 4000, 1))).toBeNull();
+  });
+
+  for (const spec of MASKED_REDUCTIONS) {
+    it(`${spec.op}: a long all-axes reduction runs the split programs, forward and gradient`, async () => {
+      const x = tensor(randomFloats(rand, 200 * 500), [200, 500]);
+      const mask = tensor(randomMask(rand, 200 * 500, 0.5), [200, 500], 'bool');
+      const spy = vi.spyOn(webgpu(), 'runWebGPUProgram');
+      // tfjs appends the workgroup size, the inputs' ranks and dtypes to a program's key.
+      const programs = () =>
+        spy.mock.calls
+          .map(([program]) => program.shaderKey.replace(/_\d+,\d+,\d+.*$/, ''))
+          .filter((key) => key.includes(`_${spec.reducer}_`));
+      const split = (task: string) => `maskedOps_${task}_${spec.reducer}_r1_1x64_split`;
+      const forward = [split('forward'), `maskedOps_merge_${spec.reducer}_1x64`];
+      try {
+        const outs = runOp(spec, x, mask);
+        await Promise.all(outs.map((t) => t.data()));
+        expect(programs()).toEqual(forward);
+        spy.mockClear();
+        // tf.grad runs the forward again, then the gradient kernel.
+        const dx = grad((v: Tensor) => runOp(spec, v, mask)[0]!)(x);
+        await dx.data();
+        const stat = spec.reducer === 'sum' || spec.reducer === 'logsumexp' ? [] : ['statistic'];
+        expect(programs()).toEqual([...forward, ...[...stat, 'gradient'].map(split)]);
+        dispose([...outs, dx]);
+      } finally {
+        spy.mockRestore();
+        dispose([x, mask]);
+      }
+    });
+  }
+});
+
+describe('split reductions: shaders', () => {
+  it('compiles the same two forward shaders for long all-axes reductions of any shape', async () => {
+    const cache = (webgpu() as unknown as { pipelineCache: Record<string, unknown> }).pipelineCache;
+    const mine = () =>
+      Object.keys(cache).filter((k) =>
+        ['maskedOps_forward_sum_r1_1x64_split_', 'maskedOps_merge_sum_1x64_'].some((p) =>
+          k.startsWith(p),
+        ),
+      );
+    const known = new Set(mine());
+    for (const shape of [[150, 400], [7, 9001], [60_000], [3, 5, 4000]]) {
+      const x = tensor(randomFloats(rand, size(shape)), shape);
+      const mask = tensor(randomMask(rand, size(shape), 0.5), shape, 'bool');
+      const y = maskedSum(x, mask);
+      await y.data();
+      dispose([x, mask, y]);
+    }
+    expect(mine().filter((k) => !known.has(k)).length).toBeLessThanOrEqual(2);
+    expect(mine().length).toBeGreaterThan(0);
   });
 });
 

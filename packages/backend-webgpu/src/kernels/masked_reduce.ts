@@ -7,14 +7,15 @@ import {
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { MaskedSliceProgram } from '../programs/slice.js';
+import { MergeStatesProgram, splitPlan } from '../programs/split.js';
 import { TakeProgram } from '../programs/take.js';
 import { run } from '../run.js';
 
 /**
  * The forward kernel of a table row for 'webgpu': one dispatch reads x and the mask together
- * (programs/slice.ts), whatever the axis set. A row with several outputs (moments) computes them
- * in the same dispatch into one [k, outSize] buffer, copied apart into its outputs in the row's
- * order.
+ * (programs/slice.ts), whatever the axis set; long slices with few outputs take two
+ * (programs/split.ts: each chunk's state, then their merge). A row with several outputs (moments)
+ * computes them into one [k, outSize] buffer, copied apart into its outputs in the row's order.
  */
 export function maskedReduceKernel(spec: MaskedReduction): KernelFunc {
   const outputs = spec.outputs.length;
@@ -36,8 +37,19 @@ export function maskedReduceKernel(spec: MaskedReduction): KernelFunc {
         webgpu.makeTensorInfo(g.outShape, 'float32', new Float32Array(outSize).fill(v)),
       );
     } else {
-      const program = new MaskedSliceProgram({ kind: 'forward', reducer: spec.reducer }, g);
-      const all = run(webgpu, program, [x, mask]);
+      const task = { kind: 'forward', reducer: spec.reducer } as const;
+      const plan = splitPlan(g);
+      let all: TensorInfo;
+      if (plan === null) {
+        all = run(webgpu, new MaskedSliceProgram(task, g), [x, mask]);
+      } else {
+        const states = run(webgpu, new MaskedSliceProgram(task, g, plan), [x, mask]);
+        try {
+          all = run(webgpu, new MergeStatesProgram(spec.reducer, g, plan), [states]);
+        } finally {
+          webgpu.disposeData(states.dataId);
+        }
+      }
       if (outputs === 1) {
         results = [shaped(all)];
       } else {

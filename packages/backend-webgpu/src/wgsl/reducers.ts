@@ -8,7 +8,9 @@ import type { ReducerName } from '@masked-ops/core';
  *
  * A reducer is a monoid over a per-invocation `State`: each invocation folds the valid positions
  * it visits into its own state, then the workgroup merges the states in a tree through shared
- * memory, then one invocation finishes the result. Every reducer defines, in WGSL:
+ * memory, then one invocation finishes the result. A split reduction (programs/split.ts) stores
+ * each chunk's merged state as `width` floats and merges the chunks' states with the same
+ * `stateMerge` before finishing. Every reducer defines, in WGSL:
  *
  *   alias State = ...;
  *   fn stateInit() -> State                         // nothing folded yet
@@ -32,6 +34,11 @@ export interface WgslReducer {
   readonly code: string;
   /** Outputs `stateFinish` gives (moments: mean and variance). */
   readonly outputs: number;
+  /**
+   * Floats in a `State` (f32, or a vecN<f32>): a split reduction (programs/split.ts) stores each
+   * chunk's state as that many float32 values.
+   */
+  readonly width: 1 | 2 | 3 | 4;
 }
 
 /**
@@ -163,12 +170,12 @@ const MOMENTS = `
 
 /** The forward reducers of the table rows. */
 export const REDUCERS: Partial<Record<ReducerName, WgslReducer>> = {
-  sum: { source: 'x', code: SUM, outputs: 1 },
-  mean: { source: 'x', code: MEAN, outputs: 1 },
-  max: { source: 'x', code: extreme('>'), outputs: 1 },
-  min: { source: 'x', code: extreme('<'), outputs: 1 },
-  logsumexp: { source: 'x', code: LOG_SUM_EXP, outputs: 1 },
-  moments: { source: 'x', code: MOMENTS, outputs: 2 },
+  sum: { source: 'x', code: SUM, outputs: 1, width: 1 },
+  mean: { source: 'x', code: MEAN, outputs: 1, width: 2 },
+  max: { source: 'x', code: extreme('>'), outputs: 1, width: 2 },
+  min: { source: 'x', code: extreme('<'), outputs: 1, width: 2 },
+  logsumexp: { source: 'x', code: LOG_SUM_EXP, outputs: 1, width: 3 },
+  moments: { source: 'x', code: MOMENTS, outputs: 2, width: 4 },
 };
 
 /** Whether x is one of the positions that produced the extreme y (a NaN ties a NaN). */
@@ -190,7 +197,7 @@ export type StatName = 'count' | 'ties';
 
 export const STATS: Record<StatName, WgslReducer> = {
   /** Valid positions per slice (the mask only). */
-  count: { source: 'mask', code: COUNT_STATE, outputs: 1 },
+  count: { source: 'mask', code: COUNT_STATE, outputs: 1, width: 1 },
   /** Valid positions tied with the result y, per slice. */
   ties: {
     source: 'xy',
@@ -198,6 +205,7 @@ export const STATS: Record<StatName, WgslReducer> = {
   ${TIED}
   fn term(x : f32, y : f32) -> f32 { return select(0.0, 1.0, tied(x, y)); }`,
     outputs: 1,
+    width: 1,
   },
 };
 
