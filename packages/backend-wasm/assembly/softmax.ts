@@ -98,10 +98,18 @@ function maxPass(xp: usize, yp: usize, mp: usize, n: usize, xs: usize, ms: usize
           continue;
         }
         const p = xp + (k << 2);
-        const v0 = v128.bitselect(low, v128.load(p), quarter(b, 0));
-        const v1 = v128.bitselect(low, v128.load(p, 16), quarter(b, 1));
-        const v2 = v128.bitselect(low, v128.load(p, 32), quarter(b, 2));
-        const v3 = v128.bitselect(low, v128.load(p, 48), quarter(b, 3));
+        let v0 = v128.load(p);
+        let v1 = v128.load(p, 16);
+        let v2 = v128.load(p, 32);
+        let v3 = v128.load(p, 48);
+        // A step with no masked position (most steps of a key-padding row) is copied as is: the
+        // selects cost about 3% of the forward when every key is valid.
+        if (v128.any_true(b)) {
+          v0 = v128.bitselect(low, v0, quarter(b, 0));
+          v1 = v128.bitselect(low, v1, quarter(b, 1));
+          v2 = v128.bitselect(low, v2, quarter(b, 2));
+          v3 = v128.bitselect(low, v3, quarter(b, 3));
+        }
         v128.store(q, v0);
         v128.store(q, v1, 16);
         v128.store(q, v2, 32);
