@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright';
 import { build, type PreviewServer, preview } from 'vite';
+import { conformanceCases } from '@masked-ops/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHROMIUM_ARGS,
@@ -15,6 +16,16 @@ const root = join(import.meta.dirname, '..');
 const configFile = join(root, 'vite.config.ts');
 let server: PreviewServer;
 let browser: Browser;
+
+/**
+ * How many cases `op` ran, from the status line ("done in ...: maskedSum 3, ...,
+ * maskedLogSoftmax 2 cases on cpu, ...").
+ */
+function casesOf(status: string | null, op: string): number {
+  const m = new RegExp(`\\b${op} (\\d+)\\b`).exec(status ?? '');
+  if (!m) throw new Error(`no case count of ${op} in the status: ${status}`);
+  return Number(m[1]);
+}
 
 beforeAll(async () => {
   await build({ root, configFile, logLevel: 'warn' });
@@ -48,11 +59,15 @@ describe('demo page (production build)', () => {
         });
       });
     });
-    // Small cases and bench shape through the address; no click: the run starts on load.
+    // Small cases and bench shape through the address; no click: the run starts on load. Core's
+    // shared conformance cases are left out of this run (?conformance=0): every backend's own suite
+    // runs them against the float64 reference, and through the page they cost minutes of
+    // SwiftShader; the re-run below puts them back for one op.
     const query = new URLSearchParams({
       shapes: '16x20x8,4x300x4,6x9:all',
       bench: '64x50x16',
       softmax: '2x4x32x32:2x1x1x32',
+      conformance: '0',
     });
     await page.goto(`${server.resolvedUrls!.local[0]!}?${query}`);
     await page.waitForFunction(() => window.maskedOpsDemo?.ready === true);
@@ -101,6 +116,7 @@ describe('demo page (production build)', () => {
     await page.screenshot({ path: join(outDir, 'page.png'), fullPage: true });
 
     expect(await page.textContent('#status')).toContain('all PASS');
+    const userCases = casesOf(await page.textContent('#status'), 'maskedMoments');
     expect(await page.getAttribute('#status', 'data-state')).toBe('pass');
     // The overall bar reached 100% after showing values in between; every backend's bars are full.
     expect(await page.getAttribute('#progress', 'data-percent')).toBe('100');
@@ -172,12 +188,16 @@ describe('demo page (production build)', () => {
       outputs.map((o) => ['webgpu', o.includes('Softmax') ? expect.any(String) : 'fused']),
     );
 
-    // Run re-runs with the chosen settings: one op, no shared cases.
+    // Run re-runs with the chosen settings: one op, with core's shared cases.
+    expect(await page.isChecked('#conformance')).toBe(false);
     await page.selectOption('#op', 'moments');
-    await page.uncheck('#conformance');
+    await page.check('#conformance');
     await page.click('#run');
     await page.waitForSelector('#status[data-state]', { timeout: 300_000 });
     expect(await page.getAttribute('#status', 'data-state')).toBe('pass');
+    expect(casesOf(await page.textContent('#status'), 'maskedMoments')).toBe(
+      userCases + conformanceCases().length,
+    );
     expect(await page.$$eval('#matrix h3', (hs) => hs.map((h) => h.textContent))).toEqual([
       'maskedMoments.mean',
       'maskedMoments.variance',
