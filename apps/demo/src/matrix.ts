@@ -3,19 +3,18 @@ import {
   maskedLogSoftmax,
   maskedSoftmax,
   type ReducerName,
-  referenceMaskedReduce,
-  referenceMaskedReduceGrad,
-  referenceMaskedReduceGradScales,
   referenceMaskedSoftmax,
   referenceMaskedSoftmaxGrad,
 } from '@masked-ops/core';
 import {
   allowedError,
   type ConformanceCase,
+  caseGradReference,
+  caseGradScales,
+  caseReference,
   compareValues,
   conformanceCases,
   type Expected,
-  normaliseAxis,
   outputSize,
   type Precision,
   randomFloats,
@@ -167,26 +166,11 @@ const reductionKind: OpKind<ReducerName, ConformanceCase> = {
     return outputs;
   },
   expectation(op, c, k) {
-    const axis = normaliseAxis(c);
-    // x as the op sees it: int32 x is cast to float32.
-    const xs = Float32Array.from(c.x);
     return {
-      forward: referenceMaskedReduce(op, xs, c.xShape, c.mask, c.maskShape, axis, c.keepDims, k),
+      forward: caseReference(op, c, k),
       // The kit's scales: a gradient that reads the op's own float32 output (logsumexp's y,
       // moments' mean) inherits that output's allowed error (docs/SPEC.md "Accuracy").
-      gradient: {
-        values: referenceMaskedReduceGrad(op, xs, c.dy, c.xShape, c.mask, c.maskShape, axis, k),
-        scales: referenceMaskedReduceGradScales(
-          op,
-          xs,
-          c.dy,
-          c.xShape,
-          c.mask,
-          c.maskShape,
-          axis,
-          k,
-        ),
-      },
+      gradient: { values: caseGradReference(op, c, k), scales: caseGradScales(op, c, k) },
       halfUnsafe: c.halfUnsafe === true,
     };
   },

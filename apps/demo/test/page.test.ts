@@ -2,9 +2,9 @@
 // page has, checks that no cell FAILs, and saves a screenshot under test-results/.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { conformanceCases } from '@masked-ops/core/testing';
 import { type Browser, chromium } from 'playwright';
 import { build, type PreviewServer, preview } from 'vite';
-import { conformanceCases } from '@masked-ops/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHROMIUM_ARGS,

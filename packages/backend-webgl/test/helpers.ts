@@ -6,15 +6,11 @@
  * reference goes through core/testing (checkCase, compareWithReference); expected values come
  * from the float64 references, never from the kernels.
  */
-import {
-  MASKED_REDUCTIONS,
-  type MaskedReduction,
-  type ReducerName,
-  referenceMaskedReduce,
-  referenceMaskedReduceGrad,
-} from '@masked-ops/core';
+import { MASKED_REDUCTIONS, type MaskedReduction, type ReducerName } from '@masked-ops/core';
 import {
   type ConformanceCase,
+  caseGradReference,
+  caseReference,
   checkCase,
   compareWithReference,
   conformanceCases,
@@ -418,16 +414,7 @@ export function defineTexelCases(
             const oneView = c.xShape.length >= 2 && c.xShape.join() === c.maskShape.join();
             if (xPacked && oneView) expect(spy.unpacked, label).not.toContain(x.dataId);
             for (let k = 0; k < ys.length; k++) {
-              const ref = referenceMaskedReduce(
-                spec.reducer,
-                xs,
-                c.xShape,
-                c.mask,
-                c.maskShape,
-                axis,
-                c.keepDims,
-                k,
-              );
+              const ref = caseReference(spec.reducer, c, k);
               expect(ys[k]!.shape, label).toEqual(ref.shape);
               compareWithReference(`${label} forward`, await ys[k]!.data(), ref, precision);
             }
@@ -452,15 +439,7 @@ export function defineTexelCases(
             if (readPacked && oneView && !packedPath) {
               expect(webgl().texData.get(dx.dataId).isPacked, label).toBe(true);
             }
-            const refDx = referenceMaskedReduceGrad(
-              spec.reducer,
-              xs,
-              c.dy,
-              c.xShape,
-              c.mask,
-              c.maskShape,
-              axis,
-            );
+            const refDx = caseGradReference(spec.reducer, c);
             compareWithReference(
               `${label} gradient`,
               await dx.data(),
@@ -535,16 +514,7 @@ export async function storedCase(c: ConformanceCase): Promise<ConformanceCase> {
  */
 export function beyondHalfRange(spec: MaskedReduction, c: ConformanceCase): boolean {
   return spec.outputs.some((_, k) =>
-    referenceMaskedReduce(
-      spec.reducer,
-      Float32Array.from(c.x),
-      c.xShape,
-      c.mask,
-      c.maskShape,
-      normaliseAxis(c),
-      c.keepDims,
-      k,
-    ).values.some((v) => Number.isFinite(v) && Math.abs(v) > 65504),
+    caseReference(spec.reducer, c, k).values.some((v) => Number.isFinite(v) && Math.abs(v) > 65504),
   );
 }
 
@@ -560,17 +530,8 @@ export function beyondHalfRange(spec: MaskedReduction, c: ConformanceCase): bool
  */
 async function checkHalfLogSumExp(spec: MaskedReduction, c: ConformanceCase): Promise<void> {
   const storedEmpty = await roundTrip(spec.emptyValue);
-  const axis = normaliseAxis(c);
   const xs = Float32Array.from(c.x);
-  const ref = referenceMaskedReduce(
-    spec.reducer,
-    xs,
-    c.xShape,
-    c.mask,
-    c.maskShape,
-    axis,
-    c.keepDims,
-  );
+  const ref = caseReference(spec.reducer, c);
   const before = memory().numTensors;
   const x = tensor(xs, c.xShape);
   const mask = tensor(c.mask, c.maskShape, c.maskDtype);
@@ -585,15 +546,7 @@ async function checkHalfLogSumExp(spec: MaskedReduction, c: ConformanceCase): Pr
   );
   compareWithReference(`${spec.op} forward`, got, { ...ref, values }, 'float16');
   const dx = grad(forward)(x, dy);
-  const refDx = referenceMaskedReduceGrad(
-    spec.reducer,
-    xs,
-    c.dy,
-    c.xShape,
-    c.mask,
-    c.maskShape,
-    axis,
-  );
+  const refDx = caseGradReference(spec.reducer, c);
   const yMax = ref.values.reduce((m, v) => (Number.isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0);
   compareWithReference(
     `${spec.op} gradient`,
@@ -761,19 +714,8 @@ export function definePackedInputCases(
             expect(spy.unpacked, c.name).toContain(x.dataId);
           }
           expect(webgl().texData.get(x.dataId).isPacked, c.name).toBe(true);
-          const reference = (k: number) =>
-            referenceMaskedReduce(
-              spec.reducer,
-              xs,
-              c.xShape,
-              maskValid,
-              c.maskShape,
-              axis,
-              c.keepDims,
-              k,
-            );
           for (let k = 0; k < ys.length; k++) {
-            const ref = reference(k);
+            const ref = caseReference(spec.reducer, c, k, { mask: maskValid });
             expect(ys[k]!.shape, c.name).toEqual(ref.shape);
             compareWithReference(
               `${c.name} forward ${spec.outputs[k]}`,
@@ -811,16 +753,10 @@ export function definePackedInputCases(
           // The gradient kernel's dx is the sum of each output's gradient with its cotangent.
           const refDx = new Float64Array(xs.length);
           [c.dy, dy1s].slice(0, spec.outputs.length).forEach((cotangent, k) => {
-            const part = referenceMaskedReduceGrad(
-              spec.reducer,
-              xs,
-              cotangent,
-              c.xShape,
-              maskValid,
-              c.maskShape,
-              axis,
-              k,
-            );
+            const part = caseGradReference(spec.reducer, c, k, {
+              dy: cotangent,
+              mask: maskValid,
+            });
             for (let i = 0; i < part.length; i++) refDx[i]! += part[i]!;
           });
           compareWithReference(`${c.name} gradient`, await dx.data(), { values: refDx }, precision);

@@ -16,6 +16,13 @@ export {
 export { type BagErrorCase, bagErrorCases, bagValueErrorCases } from './bag_errors.js';
 export { type BagSuiteOptions, checkBagCase, defineEmbeddingBagSuite } from './bag_suite.js';
 export {
+  caseGradReference,
+  caseGradScales,
+  caseReference,
+  normaliseAxis,
+  type ReferenceInputs,
+} from './case_reference.js';
+export {
   type ConformanceCase,
   conformanceCases,
   type MaskDtype,
@@ -38,7 +45,6 @@ export {
   checkSecondOrder,
   defineConformanceSuite,
   makeTensor,
-  normaliseAxis,
   OPS,
   runOp,
   type TestApi,

@@ -23,13 +23,14 @@ import {
 } from '../ops/index.js';
 import type { MaskedReduceOp } from '../ops/masked_reduce.js';
 import { MASKED_REDUCTIONS, type MaskedReduction, type ReducerName } from '../ops/table.js';
-import {
-  referenceMaskedReduce,
-  referenceMaskedReduceGrad,
-  referenceMaskedReduceGradAdjoint,
-  referenceMaskedReduceGradScales,
-} from '../reference/masked_reduce.js';
+import { referenceMaskedReduceGradAdjoint } from '../reference/masked_reduce.js';
 import { REFERENCE_REDUCERS } from '../reference/reducers.js';
+import {
+  caseGradReference,
+  caseGradScales,
+  caseReference,
+  normaliseAxis,
+} from './case_reference.js';
 import { type ConformanceCase, conformanceCases } from './cases.js';
 import { errorCases, rawErrorCases } from './errors.js';
 import { compareWithReference, mismatch, type Precision } from './tolerance.js';
@@ -104,13 +105,6 @@ export interface ConformanceOptions {
   secondOrder?: boolean;
 }
 
-export const normaliseAxis = (c: ConformanceCase): number[] => {
-  const rank = c.xShape.length;
-  const raw =
-    c.axis === undefined ? [...Array(c.maskShape.length).keys()] : ([] as number[]).concat(c.axis);
-  return raw.map((a) => (a < 0 ? a + rank : a));
-};
-
 function assertShape(label: string, actual: readonly number[], expected: readonly number[]): void {
   if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
     throw new Error(`${label}: shape [${actual}] != expected [${expected}]`);
@@ -148,18 +142,8 @@ async function checkOutput(
 ): Promise<void> {
   const op = outputOf(spec, k);
   const label = labelOf(spec, k);
-  const axis = normaliseAxis(c);
   const xs = xValues(c);
-  const ref = referenceMaskedReduce(
-    spec.reducer,
-    xs,
-    c.xShape,
-    c.mask,
-    c.maskShape,
-    axis,
-    c.keepDims,
-    k,
-  );
+  const ref = caseReference(spec.reducer, c, k);
   const before = memory().numTensors;
 
   const x = tensor(c.x, c.xShape, c.xDtype);
@@ -176,26 +160,8 @@ async function checkOutput(
   const dx = grad((v: Tensor) => op(v, mask, c.axis, c.keepDims))(xf, dy);
   assertShape(`${label} gradient`, dx.shape, c.xShape);
   const gotDx = await dx.data();
-  const refDx = referenceMaskedReduceGrad(
-    spec.reducer,
-    xs,
-    c.dy,
-    c.xShape,
-    c.mask,
-    c.maskShape,
-    axis,
-    k,
-  );
-  const scales = referenceMaskedReduceGradScales(
-    spec.reducer,
-    xs,
-    c.dy,
-    c.xShape,
-    c.mask,
-    c.maskShape,
-    axis,
-    k,
-  );
+  const refDx = caseGradReference(spec.reducer, c, k);
+  const scales = caseGradScales(spec.reducer, c, k);
   compareWithReference(`${label} gradient`, gotDx, { values: refDx, scales }, precision);
 
   if (c.numericGradient && precision === 'float32' && REFERENCE_REDUCERS[spec.reducer].linear[k]) {
@@ -228,16 +194,7 @@ async function checkSecondOrderOf(
   const axis = normaliseAxis(c);
   const xs = xValues(c);
   const w = Float32Array.from(c.x, (_, i) => ((i * 7) % 11) - 5);
-  const shape = referenceMaskedReduce(
-    spec.reducer,
-    xs,
-    c.xShape,
-    c.mask,
-    c.maskShape,
-    axis,
-    c.keepDims,
-    k,
-  ).shape;
+  const shape = caseReference(spec.reducer, c, k).shape;
   const refDdy = referenceMaskedReduceGradAdjoint(
     spec.reducer,
     xs,
