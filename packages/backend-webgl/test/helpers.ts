@@ -657,6 +657,9 @@ export function spyOnBackend() {
   return { programs, unpacked, restore };
 }
 
+/** definePackedInputCases runs one in this many of the cases whose layout unpacks x. */
+const UNPACKED_SAMPLE = 6;
+
 /**
  * The conformance cases (plus the extra ones) whose layout reads a packed x as it is (the packed
  * path, the texel path), and one in UNPACKED_SAMPLE of the others, forward and gradient kernels of
@@ -665,9 +668,6 @@ export function spyOnBackend() {
  * unpacks it in the others), and compares with the references. The others run the generic
  * kernels after an unpack, which the shared suite checks on every case: a sample shows the unpack.
  */
-/** definePackedInputCases runs one in this many of the cases whose layout unpacks x. */
-const UNPACKED_SAMPLE = 6;
-
 export function definePackedInputCases(
   t: TestApi,
   precision: Precision,
