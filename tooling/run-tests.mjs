@@ -4,9 +4,10 @@
 // from the vitest JSON reports. Fails on any failed step, failed or skipped test, or a package
 // whose tests produced no report (a suite that did not run counts as failed, never as skipped).
 //
-// The tests run in two lanes, one per core: backend-webgl's suite (SwiftShader, about as long as
-// all the others together) in one, every other package's in turn in the other. Left to turbo's
-// own order, the webgl suite sometimes started after three others and ended minutes after them.
+// Builds and type-checks come first; then the packages' test tasks run two at a time (one per
+// core), longest first: backend-webgl's suite (SwiftShader) is about as long as all the others
+// together, and left to turbo's own order it sometimes started after three others and ended
+// minutes after them.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,38 +26,51 @@ const run = (cmd, args) => {
   console.log(`\n$ ${cmd} ${args.join(' ')}`);
   return spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status === 0;
 };
-/** Runs the commands side by side; resolves to whether each exited 0. */
-const runTogether = (commands) =>
-  Promise.all(
-    commands.map(
-      ([cmd, args]) =>
-        new Promise((resolve) => {
-          console.log(`\n$ ${cmd} ${args.join(' ')}`);
-          const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
-          child.on('error', () => resolve(false));
-          child.on('close', (code) => resolve(code === 0));
-        }),
-    ),
-  );
+const runAsync = (cmd, args) =>
+  new Promise((resolve) => {
+    console.log(`\n$ ${cmd} ${args.join(' ')}`);
+    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const LONG_SUITE = '@masked-ops/backend-webgl';
-const tests = (filter) => [
-  'run',
-  'test',
-  '--only',
-  `--filter=${filter}`,
-  '--concurrency=1',
-  '--continue',
+
+/**
+ * Test suites by how long they take on a 2-core machine, longest first (a package not listed
+ * runs after these); two run at a time, each taking the next when it ends.
+ */
+const LONGEST_FIRST = [
+  '@masked-ops/backend-webgl',
+  'demo',
+  '@masked-ops/core',
+  '@masked-ops/backend-webgpu',
+  '@masked-ops/backend-wasm',
+  '@masked-ops/layers',
+  'consumer-smoke',
+  '@masked-ops/backend-cpu',
+  'readme-snippets',
 ];
+const rank = (name) => {
+  const i = LONGEST_FIRST.indexOf(name);
+  return i < 0 ? LONGEST_FIRST.length : i;
+};
+const queue = tested
+  .map((dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name)
+  .sort((a, b) => rank(a) - rank(b));
+/** Takes suites off the queue one by one; resolves to whether each passed. */
+async function lane() {
+  const results = [];
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    // --only: the test task alone, its builds are done (and the other lane may be reading them).
+    results.push(await runAsync(bin('turbo'), ['run', 'test', '--only', `--filter=${name}`]));
+  }
+  return results;
+}
+
 const steps = [
   run(bin('biome'), ['ci', '.']),
   run(bin('turbo'), ['run', 'build', 'typecheck', '--concurrency=2', '--continue']),
-  // Builds are done: each lane runs test tasks only (--only), so neither rebuilds what the other
-  // reads.
-  ...(await runTogether([
-    [bin('turbo'), tests(LONG_SUITE)],
-    [bin('turbo'), tests(`!${LONG_SUITE}`)],
-  ])),
+  ...(await Promise.all([lane(), lane()])).flat(),
 ];
 
 let passed = 0;
