@@ -258,8 +258,11 @@ export class MaskedSliceProgram implements MaskedProgram {
 export function statisticOf(reducer: ReducerName): WgslReducer | null {
   const gradient = GRADIENTS[reducer];
   if (gradient === undefined) throw new Error(`backend-webgpu: no gradient '${reducer}'`);
-  return gradient.stat === null ? null : STATS[gradient.stat as StatName];
+  return statOf(gradient);
 }
+
+const statOf = (gradient: WgslGradient): WgslReducer | null =>
+  gradient.stat === null ? null : STATS[gradient.stat as StatName];
 
 /**
  * The gradient program's inputs, in order (the kernel passes them in this order); split, the
@@ -503,7 +506,7 @@ export function mergeChunksSnippet(columns: number, rows: number): string {
 
 function gradientCode(gradient: WgslGradient, shape: Shape): string {
   const p = prologue(shape);
-  const stat: WgslReducer | null = gradient.stat === null ? null : STATS[gradient.stat as StatName];
+  const stat = statOf(gradient);
   // Split, the statistic is merged from the chunks' states (every chunk's workgroups merge all
   // of them: a few hundred states, against thousands of positions written).
   const statSnippet =
