@@ -8,7 +8,7 @@
 // core), longest first: backend-webgl's suite (SwiftShader) is about as long as all the others
 // together, and left to turbo's own order it sometimes started after three others and ended
 // minutes after them.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -22,11 +22,8 @@ const tested = workspaces.filter((dir) => {
 });
 for (const dir of tested) rmSync(join(dir, '.vitest-reports'), { recursive: true, force: true });
 
-const run = (cmd, args) => {
-  console.log(`\n$ ${cmd} ${args.join(' ')}`);
-  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status === 0;
-};
-const runAsync = (cmd, args) =>
+/** Runs a command with the terminal's output; resolves to whether it exited 0. */
+const run = (cmd, args) =>
   new Promise((resolve) => {
     console.log(`\n$ ${cmd} ${args.join(' ')}`);
     const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
@@ -62,14 +59,14 @@ async function lane() {
   const results = [];
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
     // --only: the test task alone, its builds are done (and the other lane may be reading them).
-    results.push(await runAsync(bin('turbo'), ['run', 'test', '--only', `--filter=${name}`]));
+    results.push(await run(bin('turbo'), ['run', 'test', '--only', `--filter=${name}`]));
   }
   return results;
 }
 
 const steps = [
-  run(bin('biome'), ['ci', '.']),
-  run(bin('turbo'), ['run', 'build', 'typecheck', '--concurrency=2', '--continue']),
+  await run(bin('biome'), ['ci', '.']),
+  await run(bin('turbo'), ['run', 'build', 'typecheck', '--concurrency=2', '--continue']),
   ...(await Promise.all([lane(), lane()])).flat(),
 ];
 
